@@ -1,0 +1,77 @@
+# minsym: `make book` builds the book, `make test` runs every check CI runs.
+# Both create the virtual environment .venv when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NB ?=
+
+.PHONY: help venv export book test test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
+
+help:
+	@echo "make book                    export the package and build the book into _build/html"
+	@echo "make test                    all checks: export, clean, nbval, book (warnings fail), browser, pip check"
+	@echo "make test-nbval NB=nbs/X.ipynb   re-run one chapter against its stored outputs"
+	@echo "make run-nb NB=nbs/X.ipynb   re-execute one notebook in place, clean it, export the package"
+
+# torch is pinned to the CPU build that lies on this machine's disk; any torch>=2.1 works.
+$(STAMP): settings.ini setup.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0 -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+
+book: export
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "The book is in _build/html: open file://$(CURDIR)/_build/html/index.html"
+
+run-nb: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make run-nb NB=nbs/00_theory.ipynb"; exit 2; }
+	$(BIN)/jupyter execute --inplace $(NB)
+	$(BIN)/nbdev_clean --fname $(NB)
+	$(BIN)/nbdev_export
+
+# 1. the package is what nbdev_export makes from the notebooks
+test-export: $(STAMP)
+	@before=$$(find minsym -type f -name '*.py' | sort | xargs md5sum); \
+	$(BIN)/nbdev_export; \
+	after=$$(find minsym -type f -name '*.py' | sort | xargs md5sum); \
+	if [ "$$before" != "$$after" ]; then diff <(echo "$$before") <(echo "$$after"); \
+	  echo "FAIL: nbdev_export changed minsym/: export the notebooks and commit the result"; exit 1; fi; \
+	echo "ok: minsym/ matches the notebooks"
+
+# 2. the notebooks are clean (nbdev_clean changes nothing)
+test-clean: $(STAMP)
+	@before=$$(find nbs -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort | xargs md5sum); \
+	$(BIN)/nbdev_clean; \
+	after=$$(find nbs -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort | xargs md5sum); \
+	if [ "$$before" != "$$after" ]; then diff <(echo "$$before") <(echo "$$after"); \
+	  echo "FAIL: nbdev_clean changed notebooks: run nbdev_clean and commit"; exit 1; fi; \
+	echo "ok: notebooks are clean"
+
+# 3. every notebook re-runs to its stored outputs (nbval's strict default mode)
+test-nbval: $(STAMP)
+	$(BIN)/pytest --nbval --nbval-current-env -p no:cacheprovider $(if $(NB),$(NB),nbs)
+
+# 4. the book builds with no warnings; 5. a real browser typesets its equations offline
+test-book: export
+	rm -rf _build/html _build/.doctrees
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+test-browser: $(STAMP)
+	$(BIN)/python .ci/check_book.py _build/html
+
+test-pip: $(STAMP)
+	$(BIN)/pip check
+
+test: test-export test-clean test-nbval test-book test-browser test-pip
+	@echo "all checks passed"
+
+clean:
+	rm -rf _build
