@@ -6,13 +6,13 @@
 __all__ = ['p_class_at_least', 'p_any_class_at_least', 'p_no_class_reaches', 'p_any_class_at_least_exact',
            'simulate_any_class_at_least', 'p_target_class_at_least']
 
-# %% ../nbs/00_theory.ipynb #7a1093c5
+# %% ../nbs/00_theory.ipynb #9efc3302
 import math
 import numpy as np
 from scipy.stats import binom
 from scipy.special import gammaln
 
-# %% ../nbs/00_theory.ipynb #491b8306
+# %% ../nbs/00_theory.ipynb #8d9c7870
 def _positive_int(name, value):
     "`value` as an `int`, or a `ValueError` naming `name` if it is not a positive integer."
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -22,7 +22,7 @@ def _positive_int(name, value):
 def _check_counts(m, n, n_classes):
     return _positive_int('m', m), _positive_int('n', n), _positive_int('n_classes', n_classes)
 
-# %% ../nbs/00_theory.ipynb #bbbd006a
+# %% ../nbs/00_theory.ipynb #8e75db97
 def p_class_at_least(m, n, n_classes):
     "Eqn 1: P(a given class appears at least `m` times among `n` images, `n_classes` equally likely classes)."
     m, n, n_classes = _check_counts(m, n, n_classes)
@@ -33,14 +33,14 @@ def p_class_at_least(m, n, n_classes):
     log_terms = log_choose + k * math.log(1 / n_classes) + (n - k) * math.log1p(-1 / n_classes)
     return min(1.0, math.fsum(np.exp(log_terms)))
 
-# %% ../nbs/00_theory.ipynb #1c024c6b
+# %% ../nbs/00_theory.ipynb #74da16fe
 def p_any_class_at_least(m, n, n_classes):
     "Eqn 2 as printed: 1 - (1 - P(X >= m))^n_classes, which treats the class counts as independent."
     p = p_class_at_least(m, n, n_classes)
-    if p >= 1.0: return 1.0
+    if p == 0.0 or p >= 1.0: return p
     return -math.expm1(n_classes * math.log1p(-p))
 
-# %% ../nbs/00_theory.ipynb #15170645
+# %% ../nbs/00_theory.ipynb #13964b82
 def _merge(g1, b1, g2, b2):
     "Eqn (eq-merge): no-class-reaches-m probabilities of b1+b2 classes from those of b1 and of b2 classes."
     t = np.arange(len(g1))
@@ -63,7 +63,7 @@ def p_no_class_reaches(m, n_max, n_classes):
         if remaining: power, power_classes = _merge(power, power_classes, power, power_classes), 2 * power_classes
     return np.clip(acc, 0.0, 1.0)
 
-# %% ../nbs/00_theory.ipynb #ffda24f7
+# %% ../nbs/00_theory.ipynb #ad314045
 def p_any_class_at_least_exact(m, n, n_classes):
     "Exact P(some class appears at least `m` times among `n` images drawn uniformly from `n_classes` classes)."
     m, n, n_classes = _check_counts(m, n, n_classes)
@@ -71,7 +71,7 @@ def p_any_class_at_least_exact(m, n, n_classes):
     if n_classes * (m - 1) < n: return 1.0   # pigeonhole: some class must reach m
     return float(1.0 - p_no_class_reaches(m, n, n_classes)[n])
 
-# %% ../nbs/00_theory.ipynb #917f0a7d
+# %% ../nbs/00_theory.ipynb #a901d1f8
 def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=4096):
     "Monte Carlo estimate of P(some class appears >= `m` times) and its standard error; `seed` is an int or a `numpy.random.Generator`."
     m, n, n_classes = _check_counts(m, n, n_classes)
@@ -85,7 +85,7 @@ def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=
     p = hits / n_trials
     return p, math.sqrt(p * (1 - p) / n_trials)
 
-# %% ../nbs/00_theory.ipynb #b03c1aee
+# %% ../nbs/00_theory.ipynb #0bd7388d
 def p_target_class_at_least(m, n, n_classes):
     "P(the target's class appears at least `m` times among the `n` images, the target included)."
     m, n, n_classes = _check_counts(m, n, n_classes)
