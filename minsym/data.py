@@ -6,7 +6,7 @@
 __all__ = ['PAPER', 'World', 'make_world', 'sample_games', 'SamplingError', 'controlled_sampling', 'paper_datasets',
            'generation_plan', 'generate_games', 'save_games', 'load_games', 'data_cli', 'benchmark_data']
 
-# %% ../nbs/02_sampling.ipynb #0c86134d
+# %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
 import json
 import math
@@ -29,7 +29,7 @@ from .sms import (solve_min_sym_batch, solve_min_sym_reference, _as_record, _che
                         _cpu_time)
 from .theory import _positive_int
 
-# %% ../nbs/02_sampling.ipynb #f28cc015
+# %% ../nbs/02_sampling.ipynb #2621cc08
 def _at_least(name, value, lo):
     value = _positive_int(name, value)
     if value < lo: raise ValueError(f"`{name}` must be at least {lo}, got {value}")
@@ -53,7 +53,7 @@ def _check_bins(bins, n_attrs, name='bins'):
     if len(set(bins)) != len(bins): raise ValueError(f"`{name}` repeats a value: {bins}")
     return tuple(int(b) for b in bins)
 
-# %% ../nbs/02_sampling.ipynb #62d58dbb
+# %% ../nbs/02_sampling.ipynb #e435081e
 @dataclass(frozen=True, repr=False)
 class World:
     "The dataset D of Algorithm 2: `objects` (n_objects, n_attrs) distinct attribute vectors, or None for all |V|^|A|."
@@ -82,7 +82,7 @@ def make_world(n_objects=None, n_attrs=20, n_values=4, seed=0):
         objects = both[first[:n_objects]]
     return World(n_attrs, n_values, objects)
 
-# %% ../nbs/02_sampling.ipynb #d764c2de
+# %% ../nbs/02_sampling.ipynb #da68e55b
 def _floyd(rng, n_games, n_objects, n_images):
     "Per game, `n_images` distinct indices out of range(n_objects) (Floyd's algorithm), in random order: (n_games, n_images)."
     chosen = np.empty((n_games, n_images), np.int64)
@@ -109,7 +109,7 @@ def sample_games(world, n_games, n_images=64, seed=0):
         raise ValueError(f"`n_images` is {n_images} but the world holds only {world.n_objects} objects; a game shows distinct objects")
     return _sample(world, np.random.default_rng(seed), n_games, n_images)
 
-# %% ../nbs/02_sampling.ipynb #d41416ea
+# %% ../nbs/02_sampling.ipynb #e6e36a2f
 class SamplingError(RuntimeError):
     "Controlled sampling gave up: a requested bin of min(|M|) is too rare to fill within max_games."
 
@@ -131,7 +131,7 @@ def _give_up(bins, have, counts, drawn, n_per_bin, max_games):
     lines.append("  raise max_games, choose bins nearer the common ones, or build the games with generate_games(k, ...)")
     raise SamplingError('\n'.join(lines))
 
-# %% ../nbs/02_sampling.ipynb #5cfabe8c
+# %% ../nbs/02_sampling.ipynb #049da0a1
 def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0, max_games=10_000_000, progress=None):
     "Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin holds `n_per_bin` -> {k: (images, targets)}."
     world = _check_world(world)
@@ -156,7 +156,7 @@ def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0,
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
     return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}
 
-# %% ../nbs/02_sampling.ipynb #98ba0447
+# %% ../nbs/02_sampling.ipynb #0ba49759
 PAPER = dict(n_attrs=20, n_values=4, n_images=64, bins=(2, 3), n_per_bin=10_000, n_train=8_000)
 
 def paper_datasets(seed=0):
@@ -166,7 +166,7 @@ def paper_datasets(seed=0):
     n = PAPER['n_train']
     return {k: {'train': (im[:n], tg[:n]), 'val': (im[n:], tg[n:])} for k, (im, tg) in games.items()}
 
-# %% ../nbs/02_sampling.ipynb #ee246ad4
+# %% ../nbs/02_sampling.ipynb #74150de7
 def _propose(rng, k, n_games, n_attrs, n_values, n_images, q):
     "Games with a planted witness W of k attributes -> (images, targets, W-first attribute order per game)."
     g, a, v, n = n_games, n_attrs, n_values, n_images
@@ -192,7 +192,7 @@ def _accepted(k, images, targets, w_first):
     "Whether min(|M|) = k, by solve_min_sym_batch on a copy with W's attributes first (so W is the first k-set tried)."
     return solve_min_sym_batch(np.take_along_axis(images, w_first[:, None, :], axis=2), targets) == k
 
-# %% ../nbs/02_sampling.ipynb #9d14d2b4
+# %% ../nbs/02_sampling.ipynb #becb9079
 _ACCEPT, _STEPS, _UNIFORM = 0.5, 16, 0.02
 
 @lru_cache(None)
@@ -215,7 +215,7 @@ def generation_plan(k, n_attrs=20, n_values=4, n_images=64):
         else: lo = mid
     return dict(method='cores', agreement=float(grid[hi]), acceptance=r_hi)
 
-# %% ../nbs/02_sampling.ipynb #63481c4f
+# %% ../nbs/02_sampling.ipynb #a2984e3b
 def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agreement=None):
     "`n_games` games whose min(|M|) is exactly `k`, each verified by solve_min_sym_batch -> (images, targets)."
     n_attrs, n_values, n_images = _check_config(n_attrs, n_values, n_images)
@@ -236,7 +236,7 @@ def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agre
         images.append(im[ok]); targets.append(tg[ok]); have += ok.size
     return np.concatenate(images), np.concatenate(targets)
 
-# %% ../nbs/02_sampling.ipynb #99c8247b
+# %% ../nbs/02_sampling.ipynb #9569c02e
 _FORMAT = 'minsym-games/1'
 
 def _digest(images, targets, min_sym):
@@ -269,7 +269,7 @@ def save_games(path, images, targets, meta=None, min_sym=None):
         raise
     return meta
 
-# %% ../nbs/02_sampling.ipynb #d1325e42
+# %% ../nbs/02_sampling.ipynb #7c2bafdc
 def load_games(path):
     "Read a file from save_games -> (images (n_games, n_images, n_attrs), targets (n_games,), meta); checks shapes, dtypes, SHA-256."
     def bad(why): return ValueError(f"{os.fspath(path)} is not a valid minsym games file: {why}")
@@ -294,7 +294,7 @@ def load_games(path):
     if _digest(images, targets, min_sym) != meta['sha256']: raise bad("SHA-256 mismatch: the arrays changed after they were saved")
     return images, targets, dict(meta, min_sym=min_sym)
 
-# %% ../nbs/02_sampling.ipynb #6c114cf3
+# %% ../nbs/02_sampling.ipynb #e119421a
 def _bar(label):
     "A progress callback that redraws one line on stderr when it is a terminal; None otherwise."
     if not sys.stderr.isatty(): return None
@@ -312,7 +312,7 @@ def _summary(files, config, seconds):
     print(', '.join(f'{k} {v}' for k, v in config.items()) + f', minsym {__version__}')
     print(f"time {seconds:.1f} s")
 
-# %% ../nbs/02_sampling.ipynb #9656c5a8
+# %% ../nbs/02_sampling.ipynb #75bde8e4
 @call_parse
 def data_cli(
     out:str='data',            # output .npz file; with --paper, a folder for minsym{k}_train.npz and minsym{k}_val.npz
@@ -351,7 +351,7 @@ def data_cli(
     files = {out: save_games(out, images, targets, dict(config, requested_min_sym=min_sym), np.full(len(targets), min_sym))}
     _summary(files, config, time.perf_counter() - start)
 
-# %% ../nbs/02_sampling.ipynb #8089afa1
+# %% ../nbs/02_sampling.ipynb #d7733a7b
 def _machine():
     return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
                 python=platform.python_version(), numpy=np.__version__, minsym=__version__,

@@ -6,7 +6,7 @@
 __all__ = ['attribute_combinations', 'is_unique_combination', 'solve_min_sym_reference', 'match_masks', 'solve_min_sym',
            'min_sym_witness', 'solve_min_sym_batch', 'benchmark_sms']
 
-# %% ../nbs/01_sms.ipynb #1d3807f5
+# %% ../nbs/01_sms.ipynb #496da49f
 import os
 import platform
 import time
@@ -18,7 +18,7 @@ from math import comb
 
 import numpy as np
 
-# %% ../nbs/01_sms.ipynb #f24cbc4c
+# %% ../nbs/01_sms.ipynb #0c2d394c
 def attribute_combinations(image):
     "Generates all possible non-empty combinations of the image from short to long"
     attrs = list(image.items())
@@ -32,7 +32,7 @@ def is_unique_combination(combination, distracting_images):
             return False  # Found a match in distracting images (i.e. not unique)
     return True
 
-# %% ../nbs/01_sms.ipynb #439aeb7b
+# %% ../nbs/01_sms.ipynb #3b3e922e
 def _as_record(image):
     "An image as the attribute->value mapping Appendix A.2 expects; a sequence is keyed by position."
     if isinstance(image, Mapping): return image
@@ -47,7 +47,7 @@ def solve_min_sym_reference(target_image, all_images):
             return len(combination)
     return None
 
-# %% ../nbs/01_sms.ipynb #e3faf10c
+# %% ../nbs/01_sms.ipynb #d28efdef
 def _int_array(x, name, ndim, layout):
     try: a = np.asarray(x)
     except ValueError: raise ValueError(f"{name} must be a rectangular integer array {layout}; got a ragged sequence") from None
@@ -68,7 +68,7 @@ def _check_images(images, batch, values=True):
     if values and a.size and a.min() < 0: raise ValueError(_negative(a.min()))
     return a
 
-# %% ../nbs/01_sms.ipynb #6122a171
+# %% ../nbs/01_sms.ipynb #aac476dc
 def _check_target(target, n_images):
     if isinstance(target, (bool, np.bool_)) or not isinstance(target, (int, np.integer)):
         raise ValueError(f"target must be an integer image index; got {target!r}")
@@ -85,7 +85,7 @@ def _check_targets(targets, images):
         raise ValueError(f"targets must be image indices from 0 to {n - 1}; got values from {t.min()} to {t.max()}")
     return t
 
-# %% ../nbs/01_sms.ipynb #d9dcb870
+# %% ../nbs/01_sms.ipynb #65c3d93a
 def _match_masks(images, targets):
     "(g, n_attrs, n_words) uint64: bit n set iff image n is a distractor equal to the target on that attribute."
     g, n, n_attrs = images.shape
@@ -102,24 +102,35 @@ def match_masks(images, targets):
     images = _check_images(images, batch=True)
     return _match_masks(images, _check_targets(targets, images))
 
-# %% ../nbs/01_sms.ipynb #cb1bed0d
+# %% ../nbs/01_sms.ipynb #5a031d0b
 def _is_zero(words): return words[..., 0] == 0 if words.shape[-1] == 1 else ~words.any(-1)
 
-@lru_cache(None)
-def _upper(n_attrs): return np.triu(np.ones((n_attrs, n_attrs), bool), 1)
-
-@lru_cache(None)
-def _pair_rank(n_attrs):
-    "Lexicographic rank of the pair (i, j), i < j, at flat index i * n_attrs + j."
-    rank = np.full(n_attrs * n_attrs, -1, np.int64)
-    for r, (i, j) in enumerate(combinations(range(n_attrs), 2)): rank[i * n_attrs + j] = r
-    return rank
+def _has_zero(words, axis=1):
+    "Whether some combination along `axis` of a (..., n_words) array of ANDs is all zero."
+    return words[..., 0].min(axis) == 0 if words.shape[-1] == 1 else _is_zero(words).any(axis)
 
 @lru_cache(None)
 def _combos(n_attrs, k): return np.array(list(combinations(range(n_attrs), k)), np.intp).reshape(-1, k)
 
-# %% ../nbs/01_sms.ipynb #9153fa65
+@lru_cache(None)
+def _runs(n_attrs, k):
+    "(b, start, size) per first attribute b: the k-sets that start with b fill ranks start:start + size."
+    out, start = [], 0
+    for b in range(n_attrs - k + 1):
+        size = comb(n_attrs - 1 - b, k - 1); out.append((b, start, size)); start += size
+    return tuple(out)
+
+def _fill(out, prev, m, k, lo, hi):
+    "Ranks lo:hi of level k into `out` (g, comb(n_attrs, k), n_words): each run is match(b) & the last sets of `prev`."
+    end = prev.shape[1]
+    for b, start, size in _runs(m.shape[1], k):
+        if start >= hi: return
+        s, e = max(lo, start), min(hi, start + size)
+        if s < e: np.bitwise_and(prev[:, end - size + s - start:end - size + e - start], m[:, b, None], out=out[:, s:e])
+
+# %% ../nbs/01_sms.ipynb #c83a81ec
 _MAX_CACHED, _MAX_WORDS = 1 << 20, 1 << 21   # combinations kept per (n_attrs, k); words in one block of work
+_LEVEL_WORDS = 1 << 19                         # words in one group's level array (4 MiB): measured best on one core
 
 def _combination_blocks(n_attrs, k, n_games, n_words, first=64):
     "The k-combinations of range(n_attrs) in lexicographic order, as (start, (b, k) array) blocks of doubling size."
@@ -134,25 +145,34 @@ def _combination_blocks(n_attrs, k, n_games, n_words, first=64):
         yield start, block
         start, size = start + len(block), 2 * size
 
-# %% ../nbs/01_sms.ipynb #2ccc8d92
-def _solve_masks(match):
-    "min(|M|) and the lexicographic rank of the first unique combination of that size, per game: two (g,) arrays."
-    g, n_attrs, n_words = match.shape
-    ks, ranks = np.zeros(g, np.int64), np.zeros(g, np.int64)
-    unique = _is_zero(match)                                            # (g, n_attrs): k = 1
-    ok = unique.any(1)
-    ks[ok], ranks[ok] = 1, unique[ok].argmax(1)
-    active = np.flatnonzero(~ok)                                        # with one attribute, k = 1 always works
-    if active.size:
-        m = match[active]
-        unique = _is_zero(m[:, :, None] & m[:, None, :]) & _upper(n_attrs)    # (g, n_attrs, n_attrs): k = 2
-        unique = unique.reshape(len(active), -1)
-        ok = unique.any(1)
-        ks[active[ok]], ranks[active[ok]] = 2, _pair_rank(n_attrs)[unique[ok].argmax(1)]
-        active = active[~ok]
-    for k in range(3, n_attrs + 1):                                     # k = n_attrs always works
+# %% ../nbs/01_sms.ipynb #49cf4fd7
+class _Pool:
+    "Reusable flat buffers for level arrays, so that a batch touches fresh memory only once."
+    def __init__(self, words): self.words, self.free = words, []
+    def take(self, shape):
+        size = int(np.prod(shape))
+        fits = [i for i, b in enumerate(self.free) if b.size >= size]
+        if fits: buf = self.free.pop(min(fits, key=lambda i: self.free[i].size))
+        else:                                                           # a power of two up to `words`: pages are
+            if self.free: self.free.pop(max(range(len(self.free)), key=lambda i: self.free[i].size))   # touched on use
+            buf = np.empty(max(size, min(self.words, 1 << (size - 1).bit_length())), np.uint64)
+        return buf, buf[:size].reshape(shape)
+    def give(self, buf):
+        if buf is not None: self.free.append(buf)
+
+def _compact(pool, buf, a, keep, upto=None):
+    "Rows `keep` of `a` (ranks :upto) in a new pool buffer; `buf`, which held `a`, goes back."
+    nbuf, na = pool.take((len(keep),) + a.shape[1:])
+    np.take(a[:, :upto], keep, axis=0, out=na[:, :upto], mode='clip')
+    pool.give(buf)
+    return nbuf, na
+
+def _solve_blocks(match, ks, ranks, active, k0):
+    "Levels k0, k0 + 1, ... for games `active`, each combination ANDed from its k masks, in blocks of doubling size."
+    n_attrs, n_words = match.shape[1:]
+    for k in range(k0, n_attrs + 1):                                    # k = n_attrs always works
         for start, block in _combination_blocks(n_attrs, k, len(active), n_words):
-            if not active.size: return ks, ranks
+            if not active.size: return
             m = match[active]
             both = m[:, block[:, 0]]
             for i in range(1, k): both &= m[:, block[:, i]]
@@ -160,9 +180,74 @@ def _solve_masks(match):
             ok = unique.any(1)
             ks[active[ok]], ranks[active[ok]] = k, start + unique[ok].argmax(1)
             active = active[~ok]
+
+# %% ../nbs/01_sms.ipynb #d5012ba7
+def _solve_levels(match, m, prev, buf, k, idx, ks, ranks, pool, live):
+    "Levels k, k + 1, ... for games idx (masks m), each level one AND per combination from the previous one, `prev`."
+    rows, n_attrs, n_words = m.shape
+    while k <= n_attrs:
+        top = comb(n_attrs, k)
+        if top * n_words > _MAX_WORDS:                                  # one game's level is too large: blocks
+            pool.give(buf); return _solve_blocks(match, ks, ranks, idx[live], k)
+        fit = max(1, pool.words // (top * n_words))
+        if rows > fit:                                                  # split the group, each part to the end
+            if live.sum() <= rows // 2:
+                keep = np.flatnonzero(live)
+                buf, prev = _compact(pool, buf, prev, keep)
+                m, idx, rows, live = m[keep], idx[keep], len(keep), np.ones(len(keep), bool)
+            if rows > fit:
+                for s in range(0, rows, fit):
+                    part = slice(s, s + fit)
+                    _solve_levels(match, m[part], prev[part], None, k, idx[part], ks, ranks, pool, live[part].copy())
+                return pool.give(buf)
+        out_buf, out = pool.take((rows, top, n_words))
+        lo, step = 0, 64
+        while lo < top:                                                 # chunks of 64, 128, ... combinations
+            hi = min(top, lo + step)
+            _fill(out, prev, m, k, lo, hi)
+            found = np.flatnonzero(_has_zero(out[:, lo:hi]) & live)
+            ks[idx[found]], ranks[idx[found]] = k, lo + _is_zero(out[found, lo:hi]).argmax(1)
+            live[found] = False
+            if live.sum() <= rows // 2:                                 # half the group has left: drop them
+                if not live.any(): pool.give(buf); pool.give(out_buf); return
+                keep = np.flatnonzero(live)
+                buf, prev = _compact(pool, buf, prev, keep)
+                out_buf, out = _compact(pool, out_buf, out, keep, hi)
+                m, idx, rows, live = m[keep], idx[keep], len(keep), np.ones(len(keep), bool)
+            lo, step = hi, 2 * step
+        pool.give(buf)
+        buf, prev, k = out_buf, out, k + 1
+
+# %% ../nbs/01_sms.ipynb #23ef8654
+def _solve_masks(match, pool=None):
+    "min(|M|) and the lexicographic rank of the first unique combination of that size, per game: two (g,) arrays."
+    g, n_attrs, n_words = match.shape
+    pool = pool or _Pool(_LEVEL_WORDS)
+    ks, ranks = np.zeros(g, np.int64), np.zeros(g, np.int64)
+    unique = _is_zero(match)                                            # (g, n_attrs): k = 1
+    ok = unique.any(1)
+    ks[ok], ranks[ok] = 1, unique[ok].argmax(1)
+    active = np.flatnonzero(~ok)                                        # with one attribute, k = 1 always works
+    if not active.size: return ks, ranks
+    mbuf, mt = pool.take((n_attrs, len(active), n_words))               # k = 2, pairs-major: long contiguous ANDs
+    np.copyto(mt, (match if active.size == g else match[active]).transpose(1, 0, 2))
+    pbuf, pairs = pool.take((comb(n_attrs, 2), len(active), n_words))
+    for b, start, size in _runs(n_attrs, 2): np.bitwise_and(mt[b + 1:], mt[b], out=pairs[start:start + size])
+    pool.give(mbuf)
+    ok = _has_zero(pairs, axis=0)
+    found = np.flatnonzero(ok)
+    ks[active[found]], ranks[active[found]] = 2, _is_zero(pairs[:, found]).argmax(0)
+    keep = np.flatnonzero(~ok)
+    if keep.size:                                                       # k >= 3: games-major, from the pairs
+        shape = (keep.size, comb(n_attrs, 2), n_words)
+        buf, prev = pool.take(shape) if np.prod(shape) <= pool.words else (None, np.empty(shape, np.uint64))
+        np.copyto(prev, pairs[:, keep].transpose(1, 0, 2))
+        pool.give(pbuf)
+        _solve_levels(match, match[active[keep]], prev, buf, 3, active[keep], ks, ranks, pool, np.ones(keep.size, bool))
+    else: pool.give(pbuf)
     return ks, ranks
 
-# %% ../nbs/01_sms.ipynb #f37819de
+# %% ../nbs/01_sms.ipynb #18e342cf
 def _unrank(n_attrs, k, rank):
     "The `rank`-th k-combination of range(n_attrs) in lexicographic order."
     out, a = [], 0
@@ -171,7 +256,7 @@ def _unrank(n_attrs, k, rank):
         out.append(a); a += 1
     return tuple(out)
 
-# %% ../nbs/01_sms.ipynb #acb55143
+# %% ../nbs/01_sms.ipynb #39ed7886
 def solve_min_sym(images, target):
     "min(|M|) of one game: `images` (n_images, n_attrs) integer attribute values, `target` the target's index."
     images = _check_images(images, batch=False)
@@ -185,13 +270,13 @@ def min_sym_witness(images, target):
     k, rank = _solve_masks(_match_masks(images[None], np.array([target])))
     return _unrank(images.shape[1], int(k[0]), int(rank[0]))
 
-# %% ../nbs/01_sms.ipynb #5ffcab93
+# %% ../nbs/01_sms.ipynb #30b18bbc
 def _game_chunk(n_images, n_attrs, itemsize):
-    "Games per chunk: the chunk's images fit in 1 MiB of cache and its table of pairs in _MAX_WORDS words."
+    "Games per chunk of images (they fit in 1 MiB of cache) and per call of the solver (its pairs fit in _MAX_WORDS words)."
     n_words = -(-n_images // 64)
     by_cache = (1 << 20) // (n_images * n_attrs * itemsize)
     by_pairs = _MAX_WORDS // (n_attrs * max(n_attrs, 64) * n_words)
-    return int(max(1, min(by_cache, by_pairs)))
+    return int(max(1, min(by_cache, by_pairs))), int(max(1, by_pairs))
 
 def solve_min_sym_batch(images, targets):
     '''min(|M|) of every game: `images` (n_games, n_images, n_attrs), `targets` (n_games,) -> (n_games,) int64.
@@ -199,22 +284,25 @@ def solve_min_sym_batch(images, targets):
     images = _check_images(images, batch=True, values=False)   # values are checked chunk by chunk, while in cache
     targets = _check_targets(targets, images)
     n_games, n_images, n_attrs = images.shape
-    out = np.empty(n_games, np.int64)
-    step = _game_chunk(n_images, n_attrs, images.dtype.itemsize)
-    for s in range(0, n_games, step):
-        part = images[s:s + step]
-        lo, hi = part.min(), part.max()
-        if lo < 0: raise ValueError(_negative(lo))
-        if hi < 256 and part.dtype.itemsize > 1: part = part.astype(np.uint8)   # narrower values compare faster
-        out[s:s + step] = _solve_masks(_match_masks(part, targets[s:s + step]))[0]
+    out, pool = np.empty(n_games, np.int64), _Pool(_LEVEL_WORDS)      # one pool of level buffers for the batch
+    step, group = _game_chunk(n_images, n_attrs, images.dtype.itemsize)
+    for g in range(0, n_games, group):                                  # masks chunk by chunk, solved a group at once
+        masks = []
+        for s in range(g, min(n_games, g + group), step):
+            part = images[s:min(s + step, g + group)]
+            lo, hi = part.min(), part.max()
+            if lo < 0: raise ValueError(_negative(lo))
+            if hi < 256 and part.dtype.itemsize > 1: part = part.astype(np.uint8)   # narrower values compare faster
+            masks.append(_match_masks(part, targets[s:s + len(part)]))
+        out[g:g + group] = _solve_masks(np.concatenate(masks), pool)[0]
     return out
 
-# %% ../nbs/01_sms.ipynb #ed208095
+# %% ../nbs/01_sms.ipynb #d3e65883
 def _random_games(rng, n_games, n_images, n_attrs, n_values):
     "Uniform random games: images (n_games, n_images, n_attrs) in range(n_values), targets (n_games,)."
     return rng.integers(0, n_values, (n_games, n_images, n_attrs)), rng.integers(0, n_images, n_games)
 
-# %% ../nbs/01_sms.ipynb #205c6325
+# %% ../nbs/01_sms.ipynb #60cfc789
 def _op_rate(op, dtype, n=1 << 15, repeats=200):
     "Elements per second numpy's `op` handles on two arrays of `dtype` that fit in cache."
     a = np.arange(n, dtype=dtype) % 4; b = a[::-1].copy(); out = op(a, b)
@@ -230,7 +318,7 @@ def _cpu_time(f):
     t = time.process_time(); result = f()
     return time.process_time() - t, result
 
-# %% ../nbs/01_sms.ipynb #edf1b7ac
+# %% ../nbs/01_sms.ipynb #70590720
 def benchmark_sms(n_games=10_000, n_ref_games=300, seed=0, n_attrs=20, n_values=4, n_images=64, repeats=5):
     "Games per second of `solve_min_sym_batch` and of the reference on identical paper-configuration games, on one core."
     pinned = hasattr(os, 'sched_setaffinity')
