@@ -7,7 +7,7 @@ __all__ = ['default_device', 'TrainConfig', 'random_games', 'check_games', 'buil
            'evaluate', 'Progress', 'show_progress', 'save_checkpoint', 'write_json', 'train', 'strip_seconds',
            'load_train_val', 'train_cli', 'benchmark_training']
 
-# %% ../nbs/04_training.ipynb #445639f4
+# %% ../nbs/04_training.ipynb #d45544fd
 import json
 import os
 import platform
@@ -25,7 +25,7 @@ from fastcore.script import call_parse, store_true
 from .agents import Receiver, Sender, images_to_onehot, orthogonal_init_
 from .data import load_games
 
-# %% ../nbs/04_training.ipynb #6cde9818
+# %% ../nbs/04_training.ipynb #6897decd
 def default_device():
     "'cuda' when a GPU is available, else 'cpu'."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -72,7 +72,7 @@ class TrainConfig:
         need(kind in ('cpu', 'cuda'), 'device', "must be 'cpu', 'cuda' or 'cuda:<index>'")
         need(kind != 'cuda' or torch.cuda.is_available(), 'device', "CUDA is not available here: use 'cpu'")
 
-# %% ../nbs/04_training.ipynb #629e4e21
+# %% ../nbs/04_training.ipynb #e714875f
 def random_games(n_games, n_images=64, n_attrs=20, n_values=4, seed=0):
     "Uniformly random games: images (n_games, n_images, n_attrs) in 0..n_values-1, targets (n_games,)."
     rng = np.random.default_rng(seed)
@@ -93,7 +93,7 @@ def check_games(games, n_values, name='games'):
         raise ValueError(f"{name}: targets must index images 0..{images.shape[1] - 1}")
     return images, targets
 
-# %% ../nbs/04_training.ipynb #b36cc60d
+# %% ../nbs/04_training.ipynb #61db61b5
 def build_agents(config, n_attrs):
     "Sender and receiver for images with `n_attrs` attributes, initialised from `config.seed`, on `config.device`."
     n_features = n_attrs * config.n_values
@@ -114,7 +114,7 @@ def set_mode(training, sender, receiver, optimizer):
     "Switch agents and optimizer together: `training=True` for gradient steps, `False` to evaluate."
     for m in (sender, receiver, optimizer): m.train() if training else m.eval()
 
-# %% ../nbs/04_training.ipynb #93cc3601
+# %% ../nbs/04_training.ipynb #6081e1f2
 def play(sender, receiver, images, targets, config, generator=None):
     "Scores (B, n_images) of a batch of games: `images` (B, n_images, n_attrs), `targets` (B,), tensors on one device."
     onehot = images_to_onehot(images, config.n_values)
@@ -130,7 +130,7 @@ def evaluate(sender, receiver, images, targets, config, batch_size=1024):
         correct += (scores.argmax(-1) == targets[i:i + batch_size]).sum().item()
     return correct / len(targets)
 
-# %% ../nbs/04_training.ipynb #9865ebc7
+# %% ../nbs/04_training.ipynb #22ad9e57
 class Progress:
     "A one-line text progress bar on `stream`, drawn only when `enabled`."
     def __init__(self, total, enabled, stream=None, width=30):
@@ -151,7 +151,7 @@ def show_progress():
     "True on a terminal outside notebooks."
     return sys.stderr.isatty() and 'ipykernel' not in sys.modules
 
-# %% ../nbs/04_training.ipynb #9ab99f4a
+# %% ../nbs/04_training.ipynb #21b97f2a
 def _atomic_write(path, write):
     path = Path(path)
     tmp = path.with_name(path.name + '.tmp')
@@ -167,7 +167,7 @@ def write_json(path, obj):
     "Write `obj` as JSON to `path` atomically."
     _atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + '\n').encode()))
 
-# %% ../nbs/04_training.ipynb #251e6eaf
+# %% ../nbs/04_training.ipynb #aa99eae1
 def _to_device(games, dev):
     images, targets = games
     return (torch.as_tensor(images, dtype=torch.uint8 if images.max() < 256 else torch.int64, device=dev),
@@ -192,7 +192,7 @@ def _rng_states(config, noise, shuffle):
     if torch.device(config.device).type == 'cuda': states['cuda'] = torch.cuda.get_rng_state(torch.device(config.device))
     return states
 
-# %% ../nbs/04_training.ipynb #a3b5c673
+# %% ../nbs/04_training.ipynb #2e018051
 def train(config, train_games, val_games, out_dir=None, resume=False, progress=None):
     "Train sender and receiver on `(images, targets)` games; return the history, one dict per epoch."
     train_games = check_games(train_games, config.n_values, 'train_games')
@@ -238,12 +238,12 @@ def train(config, train_games, val_games, out_dir=None, resume=False, progress=N
             write_json(ckpt.parent / 'history.json', history)
     return history
 
-# %% ../nbs/04_training.ipynb #baca479f
+# %% ../nbs/04_training.ipynb #da0c8f5e
 def strip_seconds(history):
     "The history without its wall-clock times, for comparing runs."
     return [{k: v for k, v in h.items() if k != 'seconds'} for h in history]
 
-# %% ../nbs/04_training.ipynb #0d8d013f
+# %% ../nbs/04_training.ipynb #74050734
 def load_train_val(data, val=None):
     "`(train_games, val_games)` from `minsym_data` files: `val`, else `data`'s `_val` sibling, else an 80/20 split of `data`."
     images, targets, _ = load_games(data)
@@ -278,7 +278,7 @@ def train_cli(data: str = None,         # training games, a file written by mins
     print(f"final validation accuracy {history[-1]['val_acc']:.3f} after {len(history)} epochs")
     print(f"history: {out / 'history.json'}\ncheckpoint: {out / 'checkpoint.pt'}")
 
-# %% ../nbs/04_training.ipynb #b4392172
+# %% ../nbs/04_training.ipynb #4b398d04
 def benchmark_training(max_len, n_train=8000, epochs=1, n_val=2000, batch_size=512, device=None, seed=0):
     "Training throughput of the paper's configuration at message length `max_len` on random paper-size games."
     config = TrainConfig(max_len=max_len, epochs=epochs, batch_size=batch_size, seed=seed,
