@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['default_device', 'TrainConfig', 'random_games', 'check_games', 'build_agents', 'make_optimizer', 'set_mode', 'play',
-           'evaluate', 'Progress', 'show_progress', 'save_checkpoint', 'write_json', 'train', 'strip_seconds',
-           'load_train_val', 'train_cli', 'benchmark_training']
+           'evaluate', 'precision', 'save_checkpoint', 'train', 'strip_seconds', 'load_train_val', 'train_cli',
+           'benchmark_training']
 
 # %% ../nbs/04_training.ipynb #d45544fd
+import contextlib
 import json
 import os
 import platform
@@ -22,15 +23,16 @@ import torch
 import torch.nn.functional as F
 from fastcore.script import call_parse, store_true
 
-from .agents import Receiver, Sender, images_to_onehot, orthogonal_init_
+from .agents import (Receiver, Sender, eos_loss, images_to_onehot, message_lengths,
+                           orthogonal_init_)
+from .core import atomic_write, check_number, is_int, show_progress, write_json
+from .core import progress as progress_bar
 from .data import load_games
 
 # %% ../nbs/04_training.ipynb #6897decd
 def default_device():
     "'cuda' when a GPU is available, else 'cpu'."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-def _is_int(v): return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 @dataclass
 class TrainConfig:
@@ -49,6 +51,8 @@ class TrainConfig:
     init: str = 'pytorch'
     sender_state_from_image: bool = True
     receiver_scoring: str = 'dot'
+    eos: bool = False
+    precision: str = 'fp32'
     seed: int = 0
     device: str = field(default_factory=default_device)
 
@@ -56,17 +60,21 @@ class TrainConfig:
         def need(ok, name, what):
             if not ok: raise ValueError(f"TrainConfig.{name} = {getattr(self, name)!r}: {what}")
         for name in ('max_len', 'epochs', 'n_values', 'hidden_size', 'embed_size', 'batch_size'):
-            need(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name, 'must be an integer >= 1')
-        need(self.vocab_size is None or (_is_int(self.vocab_size) and self.vocab_size >= 2), 'vocab_size',
+            need(is_int(getattr(self, name)) and getattr(self, name) >= 1, name, 'must be an integer >= 1')
+        need(self.vocab_size is None or (is_int(self.vocab_size) and self.vocab_size >= 2), 'vocab_size',
              'must be None (= n_attrs * n_values) or an integer >= 2')
-        for name in ('tau', 'lr'):
-            need(isinstance(getattr(self, name), (int, float)) and getattr(self, name) > 0, name, 'must be a number > 0')
-        need(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0, 'weight_decay', 'must be a number >= 0')
-        need(_is_int(self.warmup_steps) and self.warmup_steps >= 0, 'warmup_steps', 'must be an integer >= 0')
+        for name, lo, strict in (('tau', 1e-3, False), ('lr', 0, True), ('weight_decay', 0, False)):
+            try:
+                check_number(name, getattr(self, name), lo, strict)
+            except ValueError:
+                need(False, name, f"must be a finite number {'>' if strict else '>='} {lo}")
+        need(is_int(self.warmup_steps) and self.warmup_steps >= 0, 'warmup_steps', 'must be an integer >= 0')
         need(self.init in ('pytorch', 'orthogonal'), 'init', "must be 'pytorch' or 'orthogonal'")
         need(isinstance(self.sender_state_from_image, bool), 'sender_state_from_image', 'must be True or False')
         need(self.receiver_scoring in ('dot', 'cosine'), 'receiver_scoring', "must be 'dot' or 'cosine'")
-        need(_is_int(self.seed) and self.seed >= 0, 'seed', 'must be an integer >= 0')
+        need(isinstance(self.eos, bool), 'eos', 'must be True or False')
+        need(self.precision in ('fp32', 'tf32', 'bf16'), 'precision', "must be 'fp32', 'tf32' or 'bf16'")
+        need(is_int(self.seed) and self.seed >= 0, 'seed', 'must be an integer >= 0')
         try: kind = torch.device(self.device).type
         except (RuntimeError, TypeError): kind = None
         need(kind in ('cpu', 'cuda'), 'device', "must be 'cpu', 'cuda' or 'cuda:<index>'")
@@ -100,9 +108,13 @@ def build_agents(config, n_attrs):
     vocab = config.vocab_size or n_features
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        sender = Sender(n_features, vocab, config.hidden_size, config.embed_size, config.sender_state_from_image)
-        receiver = Receiver(n_features, vocab, config.hidden_size, config.embed_size, config.receiver_scoring)
-        if config.init == 'orthogonal': orthogonal_init_(sender), orthogonal_init_(receiver)
+        sender = Sender(n_features, vocab, config.hidden_size, config.embed_size,
+                        config.sender_state_from_image, config.eos)
+        receiver = Receiver(n_features, vocab, config.hidden_size, config.embed_size,
+                            config.receiver_scoring, config.eos)
+        if config.init == 'orthogonal':
+            orthogonal_init_(sender)
+            orthogonal_init_(receiver)
     return sender.to(config.device), receiver.to(config.device)
 
 def make_optimizer(config, sender, receiver):
@@ -116,56 +128,50 @@ def set_mode(training, sender, receiver, optimizer):
 
 # %% ../nbs/04_training.ipynb #6081e1f2
 def play(sender, receiver, images, targets, config, generator=None):
-    "Scores (B, n_images) of a batch of games: `images` (B, n_images, n_attrs), `targets` (B,), tensors on one device."
+    "One batch of games -> (mean loss, scores (B, n_images) at each message's end, message lengths (B,))."
     onehot = images_to_onehot(images, config.n_values)
     target = onehot[torch.arange(len(targets), device=targets.device), targets]
-    return receiver(sender(target, config.max_len, config.tau, generator), onehot)
+    message = sender(target, config.max_len, config.tau, generator)
+    if not config.eos:
+        scores = receiver(message, onehot)
+        return F.cross_entropy(scores, targets), scores, torch.full_like(targets, config.max_len)
+    steps = receiver.step_scores(message, onehot)
+    lengths = message_lengths(message)
+    scores = steps[torch.arange(len(targets), device=targets.device), lengths]
+    return eos_loss(steps, message, targets).mean(), scores, lengths
 
 @torch.no_grad()
 def evaluate(sender, receiver, images, targets, config, batch_size=1024):
-    "Accuracy of the agents on games given as tensors on their device; call `set_mode(False, ...)` first."
-    correct = 0
+    "(accuracy, mean message length) of the agents on games on their device; call `set_mode(False, ...)` first."
+    correct, length = 0, 0
     for i in range(0, len(targets), batch_size):
-        scores = play(sender, receiver, images[i:i + batch_size], targets[i:i + batch_size], config)
+        _, scores, lengths = play(sender, receiver, images[i:i + batch_size], targets[i:i + batch_size], config)
         correct += (scores.argmax(-1) == targets[i:i + batch_size]).sum().item()
-    return correct / len(targets)
+        length += lengths.sum().item()
+    return correct / len(targets), length / len(targets)
 
-# %% ../nbs/04_training.ipynb #22ad9e57
-class Progress:
-    "A one-line text progress bar on `stream`, drawn only when `enabled`."
-    def __init__(self, total, enabled, stream=None, width=30):
-        self.total, self.enabled, self.stream, self.width, self.n = total, enabled, stream or sys.stderr, width, 0
-
-    def update(self, n, **values):
-        self.n += n
-        if not self.enabled: return
-        done = self.width * self.n // self.total
-        shown = ' '.join(f'{k} {v:.3f}' for k, v in values.items())
-        self.stream.write(f"\r[{'#' * done}{'.' * (self.width - done)}] {self.n}/{self.total} {shown}")
-        self.stream.flush()
-
-    def close(self, summary=''):
-        if self.enabled: self.stream.write(f"\r{summary}\033[K\n"); self.stream.flush()
-
-def show_progress():
-    "True on a terminal outside notebooks."
-    return sys.stderr.isatty() and 'ipykernel' not in sys.modules
+@contextlib.contextmanager
+def precision(config):
+    "Arithmetic of `config.precision`: bf16 autocast, TF32 matrix products on CUDA, or plain fp32."
+    kind = torch.device(config.device).type
+    if config.precision == 'bf16':
+        with torch.autocast(kind, dtype=torch.bfloat16):
+            yield
+        return
+    if config.precision != 'tf32' or kind != 'cuda':
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 # %% ../nbs/04_training.ipynb #21b97f2a
-def _atomic_write(path, write):
-    path = Path(path)
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'wb') as f:
-        write(f); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-
 def save_checkpoint(path, state):
     "`torch.save(state)` to `path` atomically: a crash leaves the old file or the new one, never a partial one."
-    _atomic_write(path, lambda f: torch.save(state, f))
-
-def write_json(path, obj):
-    "Write `obj` as JSON to `path` atomically."
-    _atomic_write(path, lambda f: f.write((json.dumps(obj, indent=1) + '\n').encode()))
+    atomic_write(path, lambda f: torch.save(state, f))
 
 # %% ../nbs/04_training.ipynb #aa99eae1
 def _to_device(games, dev):
@@ -216,21 +222,32 @@ def train(config, train_games, val_games, out_dir=None, resume=False, progress=N
         start = time.perf_counter()
         set_mode(True, sender, receiver, optimizer)
         order = torch.as_tensor(shuffle.permutation(n), device=dev)
-        bar, loss_sum, correct = Progress(n, show), 0.0, 0
-        for i in range(0, n, config.batch_size):
-            batch = order[i:i + config.batch_size]
-            targets = train_targets[batch]
-            scores = play(sender, receiver, train_images[batch], targets, config, noise)
-            loss = F.cross_entropy(scores, targets)
-            optimizer.zero_grad(); loss.backward(); optimizer.step()
-            loss_sum += loss.item() * len(batch); correct += (scores.argmax(-1) == targets).sum().item()
-            seen = i + len(batch)
-            bar.update(len(batch), loss=loss_sum / seen, acc=correct / seen)
+        loss_sum, correct = 0.0, 0
+        with progress_bar(total=n, desc=f'epoch {epoch}/{config.epochs}', enabled=show, unit='game') as bar:
+            for i in range(0, n, config.batch_size):
+                batch = order[i:i + config.batch_size]
+                targets = train_targets[batch]
+                with precision(config):
+                    loss, scores, _ = play(sender, receiver, train_images[batch], targets, config, noise)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"training diverged in epoch {epoch}: the loss is {loss.item()}; lower TrainConfig.lr "
+                        f"({config.lr}) or raise tau ({config.tau}). The last good checkpoint is kept.")
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.item() * len(batch)
+                correct += (scores.argmax(-1) == targets).sum().item()
+                bar.update(len(batch))
+                bar.set_postfix(loss=f'{loss_sum / (i + len(batch)):.3f}', acc=f'{correct / (i + len(batch)):.3f}')
         set_mode(False, sender, receiver, optimizer)
-        val_acc = evaluate(sender, receiver, val_images, val_targets, config)
+        with precision(config):
+            val_acc, mean_len = evaluate(sender, receiver, val_images, val_targets, config)
         history.append(dict(epoch=epoch, train_loss=loss_sum / n, train_acc=correct / n, val_acc=val_acc,
-                            seconds=time.perf_counter() - start))
-        bar.close(f"epoch {epoch}/{config.epochs}  loss {loss_sum / n:.3f}  acc {correct / n:.3f}  val_acc {val_acc:.3f}")
+                            mean_len=mean_len, seconds=time.perf_counter() - start))
+        if show:
+            print(f"epoch {epoch}/{config.epochs}  loss {loss_sum / n:.3f}  acc {correct / n:.3f}  "
+                  f"val_acc {val_acc:.3f}  mean_len {mean_len:.2f}", file=sys.stderr)
         if ckpt is not None:
             save_checkpoint(ckpt, dict(config=asdict(config), sender=sender.state_dict(), receiver=receiver.state_dict(),
                                        optimizer=optimizer.state_dict(), rng=_rng_states(config, noise, shuffle),
