@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NB ?=
 
-.PHONY: help venv export book test test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
+.PHONY: gpu-check help venv export book test test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
 
 help:
 	@echo "make book                    export the package and build the book into _build/html"
@@ -72,6 +72,10 @@ test-pip: $(STAMP)
 
 test: test-export test-clean test-nbval test-book test-browser test-pip
 	@echo "all checks passed"
+
+# on a machine with a GPU (see .ci/gpu_check.sh): checks on CUDA, GPU benchmarks, the Figures 2-3 sweeps
+gpu-check:
+	bash .ci/gpu_check.sh
 
 clean:
 	rm -rf _build

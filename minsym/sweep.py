@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'StackedAgents', 'stack_key', 'evaluate_runs', 'train_runs', 'position_ablation',
            'Sweep', 'run_id', 'load_dataset', 'plan', 'run_group', 'SweepBusy', 'run_sweep', 'make_executor',
-           'parse_overrides', 'sweep_parser', 'sweep_cli']
+           'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
-# %% ../nbs/05_sweeps.ipynb #5060b754
+# %% ../nbs/05_sweeps.ipynb #b39912b8
 import argparse
 import contextlib
 import csv
@@ -34,7 +34,7 @@ from .core import atomic_write, check_int, progress, provenance, show_progress, 
 from .data import load_games, paper_datasets, save_games
 from .train import TrainConfig, build_agents, check_games, precision
 
-# %% ../nbs/05_sweeps.ipynb #237949f0
+# %% ../nbs/05_sweeps.ipynb #567b9c41
 def _linear(x, w, b=None):
     "Batched `F.linear`: x (R, B, in), w (R, out, in), b (R, out) -> (R, B, out)."
     if b is None:
@@ -56,7 +56,7 @@ def _stack(modules):
     return nn.ParameterDict({k.replace('.', '_'): nn.Parameter(torch.stack([p[k].detach() for p in named]))
                              for k in named[0]})
 
-# %% ../nbs/05_sweeps.ipynb #6fa0df6a
+# %% ../nbs/05_sweeps.ipynb #f77a46c5
 class StackedAgents(nn.Module):
     "R (sender, receiver) pairs of one `TrainConfig` (up to the seed), parameters stacked along axis 0."
     def __init__(self, pairs, config):
@@ -129,13 +129,13 @@ class StackedAgents(nn.Module):
         final = torch.take_along_dim(steps, lengths[:, :, None, None], 2)[:, :, 0]
         return loss, final, lengths
 
-# %% ../nbs/05_sweeps.ipynb #28c5133d
+# %% ../nbs/05_sweeps.ipynb #ac30681f
 def _noise(generators, config, batch, n_symbols, device):
     "Each run's Gumbel uniforms for one batch, drawn from its own generator as `Sender` draws them: (R, L, B, V)."
     return torch.stack([torch.rand((config.max_len, batch, n_symbols), device=device, generator=g)
                         for g in generators])
 
-# %% ../nbs/05_sweeps.ipynb #4403b22d
+# %% ../nbs/05_sweeps.ipynb #44b195e3
 def stack_key(config):
     "What runs must share to be stacked: every `TrainConfig` field but the seed."
     return tuple((k, v) for k, v in asdict(config).items() if k != 'seed')
@@ -155,7 +155,7 @@ def _unique(games):
         firsts.setdefault(i, g)
     return [firsts[i] for i in range(len(firsts))], index
 
-# %% ../nbs/05_sweeps.ipynb #7abe3ba7
+# %% ../nbs/05_sweeps.ipynb #9f0937c1
 class _Data:
     "The runs' training or validation games on the device, one stack per distinct dataset."
     def __init__(self, games, device, n_values, name):
@@ -175,7 +175,7 @@ class _Data:
         d = self.index[:, None]
         return self.images[d, rows], self.targets[d, rows]
 
-# %% ../nbs/05_sweeps.ipynb #f9fc9ce6
+# %% ../nbs/05_sweeps.ipynb #7996c52b
 @torch.no_grad()
 def evaluate_runs(stacked, data, batch_size=1024):
     "(accuracy (R,), mean message length (R,)) of the greedy stacked agents; call `.eval()` first."
@@ -191,7 +191,7 @@ def evaluate_runs(stacked, data, batch_size=1024):
         length += lengths.sum(1)
     return [c / data.n for c in correct.tolist()], [x / data.n for x in length.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #2d3a42ed
+# %% ../nbs/05_sweeps.ipynb #bbf7817b
 def _state(stacked, optimizer, shuffles, noises, histories, configs):
     return dict(configs=[asdict(c) for c in configs], model=stacked.state_dict(),
                 optimizer=optimizer.state_dict(), histories=histories,
@@ -217,7 +217,7 @@ def _resume(path, stacked, optimizer, shuffles, noises, configs):
         g.set_state(st.cpu())
     return state['histories']
 
-# %% ../nbs/05_sweeps.ipynb #482cfa4e
+# %% ../nbs/05_sweeps.ipynb #269ec8e4
 def train_runs(configs, games, out_dir=None, progress_bar=None):
     "Train runs `configs` (equal but for the seed) on `games`, [(train_games, val_games)] per run -> histories."
     if not configs or len({stack_key(c) for c in configs}) != 1:
@@ -277,7 +277,7 @@ def train_runs(configs, games, out_dir=None, progress_bar=None):
             atomic_write(ckpt, lambda f: torch.save(state, f))
     return histories, stacked, val_data
 
-# %% ../nbs/05_sweeps.ipynb #ed2b1163
+# %% ../nbs/05_sweeps.ipynb #4be6f05b
 @torch.no_grad()
 def position_ablation(stacked, data, seed=0, batch_size=1024):
     "Validation accuracy (R, L) when position i alone gets a random symbol; call `.eval()` first."
@@ -305,7 +305,7 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
             correct[:, pos] += (final.argmax(-1) == targets).sum(1)
     return [[x / data.n for x in row] for row in correct.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #57660027
+# %% ../nbs/05_sweeps.ipynb #1ec04053
 @dataclass
 class Sweep:
     "A named grid of training runs; `overrides` maps `TrainConfig` fields to lists of values."
@@ -336,7 +336,7 @@ def run_id(sweep, dataset, config):
     "The values that identify a run in the records, in column order."
     return (dataset, config.max_len, config.seed, *(getattr(config, k) for k in sweep.overrides))
 
-# %% ../nbs/05_sweeps.ipynb #15b23f3f
+# %% ../nbs/05_sweeps.ipynb #9fdaa27b
 def _paper_files(data_dir):
     "The paper's datasets as files in `data_dir` (built once, then read): {'paper2': (train, val), ...}."
     data_dir = Path(data_dir)
@@ -363,7 +363,7 @@ def load_dataset(name, data_dir='data'):
     min_sym = int(next(iter(counts))) if len(counts) == 1 else ''
     return (images, targets), (val_images, val_targets), min_sym
 
-# %% ../nbs/05_sweeps.ipynb #5ca09922
+# %% ../nbs/05_sweeps.ipynb #f66608cb
 def _read_csv(path):
     if not Path(path).exists():
         return []
@@ -384,7 +384,7 @@ def _key(row, sweep):
 def _fmt(x):
     return f'{x:.6g}' if isinstance(x, float) else x
 
-# %% ../nbs/05_sweeps.ipynb #df5f4d9d
+# %% ../nbs/05_sweeps.ipynb #c07883cf
 def plan(sweep, done=()):
     "Groups of runs still to do: [[(dataset, config), ...], ...], stackable runs together."
     groups = {}
@@ -422,7 +422,7 @@ def run_group(sweep, group, data_dir='data', runs_dir='runs/sweeps'):
         positions += [dict(ident, position=i, val_acc_ablated=_fmt(a)) for i, a in enumerate(abl)]
     return rows, positions, time.perf_counter() - start
 
-# %% ../nbs/05_sweeps.ipynb #e58828bb
+# %% ../nbs/05_sweeps.ipynb #4c1995f5
 class SweepBusy(RuntimeError):
     "Another process holds this sweep's lock."
 
@@ -440,7 +440,7 @@ def _lock(folder):
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
 
-# %% ../nbs/05_sweeps.ipynb #20c2a1dc
+# %% ../nbs/05_sweeps.ipynb #0da386c2
 def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/sweeps', stack=0,
               executor=None, command=None, log=print):
     "Run every unfinished run of `sweep`, group by group; write the records to `out/<name>/`; return the folder."
@@ -477,16 +477,28 @@ def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/s
     log(f"sweep {sweep.name}: records in {folder}")
     return folder
 
-# %% ../nbs/05_sweeps.ipynb #3e528bbe
+# %% ../nbs/05_sweeps.ipynb #dda58a53
+def _option(text):
+    "An executor option from the command line: int, float or string."
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
 def make_executor(kind, folder, **options):
     "A submitit executor: `kind` 'local' or 'slurm'; `options` go to `update_parameters` (e.g. slurm_partition)."
     import submitit
     if kind not in ('local', 'slurm'):
         raise ValueError(f"executor must be 'local' or 'slurm', got {kind!r}")
-    cls = submitit.LocalExecutor if kind == 'local' else submitit.SlurmExecutor
-    executor = cls(folder=str(folder))
-    if options:
-        executor.update_parameters(**options)
+    if kind == 'local':
+        # submitit hides every GPU from local jobs unless asked, and stops them after 2 minutes by default
+        options = dict(dict(timeout_min=24 * 60, gpus_per_node=int(torch.cuda.is_available())), **options)
+        executor = submitit.LocalExecutor(folder=str(folder))
+    else:
+        executor = submitit.SlurmExecutor(folder=str(folder))
+    executor.update_parameters(**{k: _option(v) if isinstance(v, str) else v for k, v in options.items()})
     return executor
 
 def _dispatch(sweep, groups, data_dir, runs_dir, executor):
@@ -497,7 +509,7 @@ def _dispatch(sweep, groups, data_dir, runs_dir, executor):
             for g in groups]
     return [job.result for job in jobs]
 
-# %% ../nbs/05_sweeps.ipynb #f77e7b93
+# %% ../nbs/05_sweeps.ipynb #a4400a04
 def _parse_value(field_, text):
     kind = {f.name: f.type for f in fields(TrainConfig)}[field_]
     kind = str(kind)
@@ -527,7 +539,7 @@ def parse_overrides(items):
         out[name] = [_parse_value(name, v) for v in values.split(',')]
     return out
 
-# %% ../nbs/05_sweeps.ipynb #f757bcae
+# %% ../nbs/05_sweeps.ipynb #124b78d3
 def sweep_parser():
     p = argparse.ArgumentParser(prog='minsym_sweep', description="Run a named grid of training runs and "
                                 "write its records to OUT/NAME/ (runs.csv, positions.csv, meta.json).")
@@ -546,8 +558,8 @@ def sweep_parser():
     p.add_argument('--stack', type=int, default=0, help='at most this many runs per stacked model (0: no limit)')
     p.add_argument('--executor', choices=['inline', 'local', 'slurm'], default='inline',
                    help='inline: this process; local or slurm: one submitit job per group')
-    p.add_argument('--slurm', nargs='*', default=[], metavar='KEY=VALUE',
-                   help='options for the submitit executor, e.g. slurm_partition=gpu timeout_min=120')
+    p.add_argument('--executor_options', nargs='*', default=[], metavar='KEY=VALUE',
+                   help='options for the submitit executor, e.g. partition=gpu time=120 (slurm)')
     return p
 
 def sweep_cli(argv=None):
@@ -567,9 +579,39 @@ def sweep_cli(argv=None):
                 raise ValueError(f"--data {ds}: no such file (give paper2, paper3 or a *_train.npz file)")
         executor = None
         if a.executor != 'inline':
-            opts = dict(kv.split('=', 1) for kv in a.slurm)
+            opts = dict(kv.split('=', 1) for kv in a.executor_options)
             executor = make_executor(a.executor, Path(a.runs) / a.name / 'jobs', **opts)
         command = 'minsym_sweep ' + ' '.join(map(shlex.quote, sys.argv[1:] if argv is None else argv))
         run_sweep(sweep, a.out, a.data_dir, a.runs, a.stack, executor, command)
     except (ValueError, SweepBusy) as e:
         parser.exit(2, f"minsym_sweep: error: {e}\n")
+
+# %% ../nbs/05_sweeps.ipynb #378004f1
+def _sync(device):
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+def _timed(configs, games):
+    _sync(configs[0].device)
+    start = time.perf_counter()
+    train_runs(configs, games)
+    _sync(configs[0].device)
+    return time.perf_counter() - start
+
+def benchmark_stacking(n_runs=8, batch_size=64, max_len=3, n_train=2048, n_val=512, device=None,
+                       precision='fp32', lr=1e-3):
+    "Games/s of `n_runs` runs of one epoch, one at a time and stacked, measured side by side."
+    from minsym.train import random_games
+    base = TrainConfig(max_len=max_len, epochs=1, batch_size=batch_size, lr=lr, precision=precision,
+                       **({'device': device} if device else {}))
+    configs = [replace(base, seed=s) for s in range(n_runs)]
+    games = (random_games(n_train, seed=1), random_games(n_val, seed=2))
+    warm = (random_games(2 * batch_size, seed=3), random_games(batch_size, seed=4))
+    train_runs(configs[:1], [warm])
+    train_runs(configs, [warm] * n_runs)
+    one_by_one = sum(_timed([c], [games]) for c in configs)
+    stacked = _timed(configs, [games] * n_runs)
+    games_total = n_runs * n_train
+    return dict(n_runs=n_runs, batch_size=batch_size, max_len=max_len, n_train=n_train, precision=precision,
+                single_games_per_s=games_total / one_by_one, stacked_games_per_s=games_total / stacked,
+                speedup=one_by_one / stacked, provenance=provenance(base.device))
