@@ -27,7 +27,7 @@ timeout 200 bash -c "$(declare -f sweep); sweep fig23_A ${common[*]}" 2>&1 | tai
 echo "A: $(( $(date +%s) - t )) s wall" | tee -a "$LOG/A.log"
 
 echo "== configurations B, C, D and the precision check, side by side"
-left=$(( 470 - ($(date +%s) - t0) ))
+left=$(( 470 - ($(date +%s) - t0) )); [ "$left" -lt 60 ] && left=60
 timeout $left bash -c "$(declare -f sweep); sweep fig23_B ${common[*]} --set batch_size=64 lr=0.001" > "$LOG/B.log" 2>&1 &
 timeout $left bash -c "$(declare -f sweep); sweep fig23_C ${common[*]} --set eos=true" > "$LOG/C.log" 2>&1 &
 timeout $left bash -c "$(declare -f sweep); sweep fig23_D ${common[*]} --set batch_size=64 lr=0.001 eos=true" > "$LOG/D.log" 2>&1 &
