@@ -5,7 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
-LOG=${OUT:-runs/gpu-check}
+export MINSYM_COMMIT=${MINSYM_COMMIT:-$(git rev-parse HEAD 2>/dev/null)}   # set it when the copy has no (or a stale) .git
+LOG=runs/gpu-check                 # the device tool empties $OUT before each call; copy back at the end
 mkdir -p "$LOG"
 if [ -d .whl ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
@@ -35,5 +36,6 @@ timeout $left bash -c "$(declare -f sweep); sweep precision_gpu --data paper3 --
 wait
 tail -n 3 "$LOG"/[BCDP].log
 echo "total: $(( $(date +%s) - t0 )) s"
-tar czf "$LOG/records.tgz" nbs/results/sweeps nbs/results/sweep_bench_gpu.json 2>/dev/null
+tar czf "$LOG/records.tgz" nbs/results/sweeps nbs/results/sweep_bench_gpu.json "$LOG"/*.log "$LOG"/gpu.txt 2>/dev/null
+if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8
 ls -la "$LOG"

@@ -6,7 +6,7 @@
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'atomic_write', 'write_json', 'remove_stale_temporaries',
            'show_progress', 'progress', 'provenance']
 
-# %% ../nbs/80_core.ipynb #fdcd4166
+# %% ../nbs/80_core.ipynb #1b8f58b5
 import json
 import math
 import os
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-# %% ../nbs/80_core.ipynb #8983da50
+# %% ../nbs/80_core.ipynb #51d0590a
 def is_int(value):
     "True for Python and numpy integers; False for booleans and everything else."
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -43,7 +43,7 @@ def check_number(name, value, lo=None, strict=False):
         raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
     return float(value)
 
-# %% ../nbs/80_core.ipynb #c483899d
+# %% ../nbs/80_core.ipynb #801435b1
 TMP_PREFIX = '.tmp-minsym-'
 
 def atomic_write(path, data):
@@ -85,7 +85,7 @@ def remove_stale_temporaries(folder, older_than_s=60.0):
             pass
     return n
 
-# %% ../nbs/80_core.ipynb #4fd0c821
+# %% ../nbs/80_core.ipynb #79b5cc00
 def show_progress():
     "True when standard error is a terminal and we are not inside a Jupyter kernel."
     return sys.stderr.isatty() and 'ipykernel' not in sys.modules
@@ -96,7 +96,7 @@ def progress(iterable=None, total=None, desc=None, enabled=None, **kwargs):
     enabled = show_progress() if enabled is None else enabled
     return tqdm(iterable, total=total, desc=desc, disable=not enabled, leave=False, dynamic_ncols=True, **kwargs)
 
-# %% ../nbs/80_core.ipynb #630ea645
+# %% ../nbs/80_core.ipynb #42d494e2
 def _git(*args):
     try:
         out = subprocess.run(['git', *args], capture_output=True, text=True, timeout=10,
@@ -116,10 +116,10 @@ def _cpu_name():
 def provenance(device=None):
     "Commit, versions and machine as a JSON-ready dict; `device` ('cpu', 'cuda', ...) adds the GPU's name."
     from minsym import __version__
-    commit = _git('rev-parse', 'HEAD')
-    dirty = bool(_git('status', '--porcelain', '--untracked-files=no')) if commit else None
-    if commit is None:                  # a copy of the tree without .git (a GPU machine, a cluster node)
-        commit = os.environ.get('MINSYM_COMMIT')
+    commit, dirty = os.environ.get('MINSYM_COMMIT'), None     # set where the copy's .git is absent or stale
+    if not commit:
+        commit = _git('rev-parse', 'HEAD')
+        dirty = bool(_git('status', '--porcelain', '--untracked-files=no')) if commit else None
     record = dict(commit=commit, dirty=dirty,
                   minsym=__version__, python=platform.python_version(), numpy=np.__version__,
                   platform=platform.platform(), cpu=_cpu_name(), cpu_count=os.cpu_count(),
