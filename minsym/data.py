@@ -25,9 +25,11 @@ import numpy as np
 from fastcore.script import call_parse, store_true
 
 from . import __version__
-from .sms import (solve_min_sym_batch, solve_min_sym_reference, _as_record, _check_images, _check_targets,
-                        _cpu_time)
-from .theory import _positive_int
+from .core import check_int, cpu_time as _cpu_time
+from .sms import (solve_min_sym_batch, solve_min_sym_reference, as_record as _as_record,
+                        check_images as _check_images, check_targets as _check_targets)
+
+def _positive_int(name, value): return check_int(f'`{name}`', value, lo=1)   # transitional
 
 # %% ../nbs/02_sampling.ipynb #2621cc08
 def _at_least(name, value, lo):
