@@ -49,7 +49,7 @@ def headline(name, result):
 # %% ../nbs/90_bench.ipynb #0f7a7894
 @call_parse
 def main(name: str,             # which benchmark: sms, data or train
-         out: str = None):      # JSON file for the record (default: none, only the headline is printed)
+         out: str = None):  # JSON file for the record (default: none, only the headline is printed)
     "Run one of minsym's benchmarks, print its headline and, with --out, save the full record as JSON."
     with cli_errors('minsym_bench'):
         if name not in BENCHMARKS:

@@ -105,13 +105,13 @@ def _p_repeat(n_objects, n_images):
 def _distinct_uniform(world, rng, n_games, n_images):
     "Images of `n_games` games, each `n_images` distinct objects of the unbounded D, uniformly."
     shape, dtype = (n_games, n_images, world.n_attrs), _value_dtype(world.n_values)
-    if _p_repeat(world.n_objects, n_images) > 0.5:                    # small D: distinct indices, in base |V|
+    if _p_repeat(world.n_objects, n_images) > 0.5:  # small D: distinct indices, in base |V|
         index = _floyd(rng, n_games, world.n_objects, n_images)
         digits = index[..., None] // world.n_values ** np.arange(world.n_attrs) % world.n_values
         return digits.astype(dtype)
     images = rng.integers(0, world.n_values, shape, dtype=dtype)
     again = _repeats(images)
-    while again.any():                                                # redraw whole games that repeat
+    while again.any():  # redraw whole games that repeat
         images[again] = rng.integers(0, world.n_values, (int(again.sum()),) + shape[1:], dtype=dtype)
         again[again] = _repeats(images[again])
     return images
@@ -184,10 +184,10 @@ def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
         if drawn >= max_games:
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
         images, targets = _sample(world, rng, min(_BATCH, max_games - drawn), n_images)
-        ks = solve_min_sym_batch(images, targets)                                  # line 6, whole batch
+        ks = solve_min_sym_batch(images, targets)  # line 6, whole batch
         counts += np.bincount(ks, minlength=world.n_attrs + 1)
         drawn += len(ks)
-        for b in bins:                                                             # line 7, bins not yet full
+        for b in bins:  # line 7, bins not yet full
             take = np.flatnonzero(ks == b)[:n_per_bin - have[b]]
             if take.size:
                 kept[b].append((images[take], targets[take]))
@@ -195,7 +195,7 @@ def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
                 bar.update(take.size)
         bar.set_postfix(drawn=f'{drawn:,}', refresh=False)
         short = [b for b in bins if have[b] < n_per_bin]
-        if drawn >= min(max_games, 1 << 17) and any(                              # hopeless, optimistically?
+        if drawn >= min(max_games, 1 << 17) and any(  # hopeless, optimistically?
                 drawn + (n_per_bin - have[b]) / _upper_rate(counts[b], drawn) > max_games for b in short):
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
     return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}, drawn
@@ -282,7 +282,7 @@ def _plan(k, n_attrs, n_values, n_images):
         return float(_accepted(k, *proposals).mean())
     lo, hi, r_hi = 0, _STEPS, 1.0                                       # at q = 1 every proposal is accepted
     if k == n_attrs:
-        hi = 0                                                          # no attribute outside W: q does not matter
+        hi = 0  # no attribute outside W: q does not matter
     elif (r := rate(0)) >= _ACCEPT:
         hi, r_hi = 0, r
     while hi - lo > 1:
@@ -397,7 +397,7 @@ def _read_npz(path, bad):
         if str(e).startswith(os.fspath(path)):
             raise
         raise bad(f"corrupt or truncated ({e})") from None
-    except Exception as e:                       # zipfile, zlib and numpy raise many kinds on damaged bytes
+    except Exception as e:  # zipfile, zlib and numpy raise many kinds on damaged bytes
         raise bad(f"corrupt or truncated ({type(e).__name__}: {e})") from None
 
 def load_games(path):
@@ -489,7 +489,7 @@ def _cli_games(out, seed, o):
 # %% ../nbs/02_sampling.ipynb #75bde8e4
 @call_parse
 def data_cli(
-    out:str=None,              # output .npz file (its folder is created); with --paper, a folder for four files
+    out:str=None,  # output .npz file (its folder is created); with --paper, a folder for four files
     min_sym:int=None,          # the min(|M|) of every game (required unless --paper)
     n:int=None,                # number of games (default 10,000)
     generate:store_true=False, # build the games directly with generate_games instead of Algorithm 2
@@ -499,7 +499,7 @@ def data_cli(
     n_images:int=None,         # images per game, N_d + 1 (default 64)
     n_objects:int=None,        # size of the dataset D for Algorithm 2 (default: unbounded)
     seed:int=0,                # random seed
-    max_games:int=None,        # Algorithm 2 gives up after drawing this many games (default 10,000,000)
+    max_games:int=None,  # Algorithm 2 gives up after drawing this many games (default 10,000,000)
 ):
     "Build Lewis games of a given min(|M|) and save them as .npz files that `minsym.data.load_games` reads."
     start = time.perf_counter()
@@ -529,7 +529,7 @@ def benchmark_data(seed=0, n_ref_games=300, repeats=3, generate_ks=range(1, 9), 
         timed = [cpu_time(build) for _ in range(repeats)]
         t_ref, ref = cpu_time(reference)
         for k in generate_ks:
-            generation_plan(k)                                                  # pilots are not timed
+            generation_plan(k)  # pilots are not timed
         t_gen = {k: cpu_time(lambda: generate_games(k, n_generate, seed=seed))[0] for k in generate_ks}
     t_build, drawn = min(t for t, _ in timed), timed[0][1][1]
     t_ref_all = t_ref / n_ref_games * drawn

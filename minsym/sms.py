@@ -242,7 +242,7 @@ def _solve_masks(match, pool=None, max_words=_MAX_WORDS):
     ks[ok], ranks[ok] = 1, unique[ok].argmax(1)
     active = np.flatnonzero(~ok)                                        # with one attribute, k = 1 always works
     if not active.size: return ks, ranks
-    if comb(n_attrs, 2) * len(active) * n_words > max_words:           # pairs too large to hold: blocks
+    if comb(n_attrs, 2) * len(active) * n_words > max_words:  # pairs too large to hold: blocks
         _solve_blocks(match, ks, ranks, active, 2, max_words)
         return ks, ranks
     mbuf, mt = pool.take((n_attrs, len(active), n_words))               # k = 2, pairs-major: long contiguous ANDs
@@ -304,7 +304,7 @@ def solve_min_sym_batch(images, targets, level_words=_LEVEL_WORDS, max_words=_MA
     n_games, n_images, n_attrs = images.shape
     out, pool = np.empty(n_games, np.int64), _Pool(level_words)        # one pool of level buffers for the batch
     step, group = _game_chunk(n_images, n_attrs, images.dtype.itemsize, max_words)
-    for g in range(0, n_games, group):                                  # masks chunk by chunk, a group at once
+    for g in range(0, n_games, group):  # masks chunk by chunk, a group at once
         masks = []
         for s in range(g, min(n_games, g + group), step):
             part = images[s:min(s + step, g + group)]
@@ -312,7 +312,7 @@ def solve_min_sym_batch(images, targets, level_words=_LEVEL_WORDS, max_words=_MA
             if lo < 0:
                 raise ValueError(_negative(lo))
             if hi < 256 and part.dtype.itemsize > 1:
-                part = part.astype(np.uint8)                            # narrower values compare faster
+                part = part.astype(np.uint8)  # narrower values compare faster
             masks.append(_match_masks(part, targets[s:s + len(part)]))
         out[g:g + group] = _solve_masks(np.concatenate(masks), pool, max_words)[0]
     return out
@@ -336,7 +336,7 @@ def benchmark_sms(n_games=10_000, n_ref_games=300, seed=0, n_attrs=20, n_values=
     def reference():
         return [solve_min_sym_reference(g[i], g) for g, i in zip(records, targets)]
     with one_core() as pinned:
-        solve_min_sym_batch(images[:100], targets[:100])             # warm the caches of combinations
+        solve_min_sym_batch(images[:100], targets[:100])  # warm the caches of combinations
         t_batch = t_ref = float('inf')
         for _ in range(repeats):                                     # interleaved, best of each
             t, ks = cpu_time(lambda: solve_min_sym_batch(images, targets))

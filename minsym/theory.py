@@ -66,7 +66,7 @@ def p_class_at_least(m, n, n_classes):
         terms = np.exp(_log_pmf(k, n, p))
         total = math.fsum([total, math.fsum(terms)])
         last = int(k[-1])
-        ratio = (n - last) / (last + 1) * p / (1 - p)               # term(k + 1) / term(k), falling in k
+        ratio = (n - last) / (last + 1) * p / (1 - p)  # term(k + 1) / term(k), falling in k
         if ratio < 1 and terms[-1] * ratio / (1 - ratio) <= 1e-17 * total:
             break
         start = last + 1
@@ -88,7 +88,7 @@ def _merge(g1, h1, b1, g2, h2, b2):
     rows = max(1, _BLOCK // n)
     for t0 in range(0, n, rows):
         t = np.arange(t0, min(n, t0 + rows))[:, None]
-        weights = binom.pmf(s[None, :], t, b1 / (b1 + b2))          # [t, s]: P(s of t images in group 1)
+        weights = binom.pmf(s[None, :], t, b1 / (b1 + b2))  # [t, s]: P(s of t images in group 1)
         lag = t - s[None, :]
         rest = np.clip(lag, 0, None)
         g2_rest = np.where(lag >= 0, g2[rest], 0.0)                  # [t, s]: g2(t - s)
@@ -128,7 +128,7 @@ def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
     if m > n:
         return 0.0
     if n_classes * (m - 1) < n:
-        return 1.0                                                  # pigeonhole: some class must reach m
+        return 1.0  # pigeonhole: some class must reach m
     work = (n + 1) ** 2 * 2 * n_classes.bit_length()
     if work > max_work:
         raise ValueError(f"p_any_class_at_least_exact({m}, {n}, {n_classes}) needs about {work:.1e} binomial "
