@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NB ?=
 
-.PHONY: gpu-check help venv export book test test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
+.PHONY: gpu-check help venv export book test browser-deps test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
 
 help:
 	@echo "make book                    export the package and build the book into _build/html"
@@ -70,7 +70,17 @@ test-browser: $(STAMP)
 test-pip: $(STAMP)
 	$(BIN)/pip check
 
-test: test-export test-clean test-nbval test-book test-browser test-pip
+# 0. the browser check needs Debian's chromium and chromium-driver: install them when we can (root and
+#    apt-get), else stop before the first check with one line that names them
+BROWSER_PKGS := chromium chromium-driver
+browser-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "== installing Debian's $(BROWSER_PKGS) for the browser check"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
+	else echo "make test needs a browser: install Debian's $(BROWSER_PKGS) (sudo apt-get install $(BROWSER_PKGS))"; exit 1; fi
+
+test: browser-deps test-export test-clean test-nbval test-book test-browser test-pip
 	@echo "all checks passed"
 
 # on a machine with a GPU (see .ci/gpu_check.sh): checks on CUDA, GPU benchmarks, the Figures 2-3 sweeps

@@ -7,10 +7,10 @@ __all__ = ['BENCHMARKS', 'benchmark_training_paper', 'run_benchmark', 'headline'
 
 # %% ../nbs/90_bench.ipynb #09f4cee2
 import importlib
-import json
-import os
 from pathlib import Path
 from fastcore.script import call_parse
+
+from .core import cli_errors, write_json
 
 # %% ../nbs/90_bench.ipynb #47252480
 BENCHMARKS = {   # name -> (module, function, headline template over the function's result)
@@ -49,15 +49,17 @@ def headline(name, result):
 # %% ../nbs/90_bench.ipynb #0f7a7894
 @call_parse
 def main(name: str,             # which benchmark: sms, data or train
-         out: str = None):      # JSON file for the record (default: nbs/results/NAME_bench.json when run from the repository)
-    "Run one of minsym's benchmarks, print its headline and save the full record as JSON."
-    if name not in BENCHMARKS: raise SystemExit(f"minsym_bench: unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}")
-    result = run_benchmark(name)
-    print(headline(name, result))
-    if out is None and Path('nbs/results').is_dir(): out = f'nbs/results/{name}_bench.json'
-    if out:
-        path = Path(out)
-        tmp = path.with_name(path.name + '.tmp')
-        tmp.write_text(json.dumps(result, indent=1) + '\n')
-        os.replace(tmp, path)                      # atomic: an interrupted run never leaves half a file
-        print(f"record written to {path}")
+         out: str = None):  # JSON file for the record (default: none, only the headline is printed)
+    "Run one of minsym's benchmarks, print its headline and, with --out, save the full record as JSON."
+    with cli_errors('minsym_bench'):
+        if name not in BENCHMARKS:
+            raise ValueError(f"unknown benchmark {name!r}; choose one of: {', '.join(BENCHMARKS)}")
+        if out is not None and not Path(out).parent.is_dir():
+            raise ValueError(f"--out {out}: the folder {Path(out).parent} does not exist")
+        result = run_benchmark(name)
+        print(headline(name, result))
+        if out is None:
+            print("no --out given: the record is not saved")
+        else:
+            write_json(out, result)
+            print(f"record written to {out}")

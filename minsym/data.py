@@ -4,56 +4,45 @@
 
 # %% auto #0
 __all__ = ['PAPER', 'World', 'make_world', 'sample_games', 'SamplingError', 'controlled_sampling', 'paper_datasets',
-           'generation_plan', 'generate_games', 'save_games', 'load_games', 'data_cli', 'benchmark_data']
+           'verification_cost', 'generation_plan', 'generate_games', 'save_games', 'load_games', 'data_cli',
+           'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
 import json
 import math
 import os
-import platform
 import sys
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from functools import lru_cache
 from math import comb
+from pathlib import Path
 
 import numpy as np
 from fastcore.script import call_parse, store_true
 
 from . import __version__
-from .sms import (solve_min_sym_batch, solve_min_sym_reference, _as_record, _check_images, _check_targets,
-                        _cpu_time)
-from .theory import _positive_int
+from .core import (atomic_write, check_int, check_number, check_memory, cli_errors, cpu_time, format_bytes, is_int,
+                         one_core, progress, provenance, remove_stale_temporaries)
+from .sms import as_record, check_images, check_targets, solve_min_sym_batch, solve_min_sym_reference
 
-# %% ../nbs/02_sampling.ipynb #2621cc08
-def _at_least(name, value, lo):
-    value = _positive_int(name, value)
-    if value < lo: raise ValueError(f"`{name}` must be at least {lo}, got {value}")
-    return value
-
+# %% ../nbs/02_sampling.ipynb #e435081e
 def _check_config(n_attrs, n_values, n_images=None):
-    n_attrs, n_values = _positive_int('n_attrs', n_attrs), _at_least('n_values', n_values, 2)
-    if n_values > 1 << 16: raise ValueError(f"`n_values` must be at most 65536 (images are stored as uint16 at most), got {n_values}")
-    return (n_attrs, n_values) if n_images is None else (n_attrs, n_values, _at_least('n_images', n_images, 2))
+    n_attrs, n_values = check_int('n_attrs', n_attrs, lo=1), check_int('n_values', n_values, lo=2, hi=1 << 16)
+    if n_images is None:
+        return n_attrs, n_values
+    return n_attrs, n_values, check_int('n_images', n_images, lo=2)
 
 def _value_dtype(n_values):
     "The narrowest unsigned dtype holding the values 0..n_values-1: uint8 for the paper's |V| = 4."
     return np.uint8 if n_values <= 1 << 8 else np.uint16
 
-def _check_bins(bins, n_attrs, name='bins'):
-    bins = (bins,) if isinstance(bins, (int, np.integer)) else tuple(bins)
-    if not bins: raise ValueError(f"`{name}` is empty; give the min(|M|) values to collect, e.g. bins=(2, 3)")
-    for b in bins:
-        if isinstance(b, (bool, np.bool_)) or not isinstance(b, (int, np.integer)) or not 1 <= b <= n_attrs:
-            raise ValueError(f"`{name}` holds {b!r}; min(|M|) ranges over 1..n_attrs = 1..{n_attrs}")
-    if len(set(bins)) != len(bins): raise ValueError(f"`{name}` repeats a value: {bins}")
-    return tuple(int(b) for b in bins)
+def _check_size(n_games, n_images, n_attrs, n_values):
+    "Refuse up front a request whose images would not fit in memory."
+    n_bytes = n_games * n_images * n_attrs * np.dtype(_value_dtype(n_values)).itemsize
+    return check_memory(f"{n_games:,} games of {n_images} images x {n_attrs} attributes", n_bytes)
 
-# %% ../nbs/02_sampling.ipynb #e435081e
 @dataclass(frozen=True, repr=False)
 class World:
     "The dataset D of Algorithm 2: `objects` (n_objects, n_attrs) distinct attribute vectors, or None for all |V|^|A|."
@@ -69,10 +58,13 @@ class World:
 def make_world(n_objects=None, n_attrs=20, n_values=4, seed=0):
     "The dataset D: `n_objects` distinct objects drawn uniformly, or every object (unbounded D) if `n_objects` is None."
     n_attrs, n_values = _check_config(n_attrs, n_values)
-    if n_objects is None: return World(n_attrs, n_values)
-    n_objects, total = _positive_int('n_objects', n_objects), n_values ** n_attrs
+    if n_objects is None:
+        return World(n_attrs, n_values)
+    n_objects, total = check_int('n_objects', n_objects, lo=1), n_values ** n_attrs
     if n_objects > total:
-        raise ValueError(f"`n_objects` is {n_objects:,} but only {total:,} distinct objects exist with n_attrs={n_attrs}, n_values={n_values}")
+        raise ValueError(f"n_objects is {n_objects:,} but only {total:,} distinct objects exist "
+                         f"with n_attrs={n_attrs}, n_values={n_values}")
+    _check_size(1, n_objects, n_attrs, n_values)
     rng, dtype = np.random.default_rng(seed), _value_dtype(n_values)
     objects = np.empty((0, n_attrs), dtype)
     while len(objects) < n_objects:                         # draw, keep first occurrences, top up
@@ -91,22 +83,62 @@ def _floyd(rng, n_games, n_objects, n_images):
         chosen[:, i] = np.where((chosen[:, :i] == pick[:, None]).any(1), j, pick)
     return rng.permuted(chosen, axis=1)
 
+def _repeats(images):
+    "(n_games,) bool: whether a game shows some image twice; a 64-bit hash finds candidates, checked exactly."
+    g, n = images.shape[:2]
+    row = np.ascontiguousarray(images).view(np.uint8).reshape(g, n, -1)   # each image's bytes, padded
+    row = np.concatenate([row, np.zeros((g, n, -row.shape[2] % 8), np.uint8)], axis=2)
+    words = row.view(np.uint64)                                          # ... read as 64-bit words
+    keys = words[:, :, 0].copy()
+    for j in range(1, words.shape[2]):
+        keys = keys * np.uint64(0x9E3779B97F4A7C15) + words[:, :, j]    # wraps around: a hash
+    keys.sort(axis=1)
+    out = np.zeros(len(images), bool)
+    for g in np.flatnonzero((keys[:, 1:] == keys[:, :-1]).any(1)):
+        out[g] = len(np.unique(images[g], axis=0)) < images.shape[1]
+    return out
+
+def _p_repeat(n_objects, n_images):
+    "The birthday problem: P(n_images uniform draws from n_objects repeat one)."
+    return -math.expm1(sum(math.log1p(-i / n_objects) for i in range(n_images)))
+
+def _distinct_uniform(world, rng, n_games, n_images):
+    "Images of `n_games` games, each `n_images` distinct objects of the unbounded D, uniformly."
+    shape, dtype = (n_games, n_images, world.n_attrs), _value_dtype(world.n_values)
+    if _p_repeat(world.n_objects, n_images) > 0.5:  # small D: distinct indices, in base |V|
+        index = _floyd(rng, n_games, world.n_objects, n_images)
+        digits = index[..., None] // world.n_values ** np.arange(world.n_attrs) % world.n_values
+        return digits.astype(dtype)
+    images = rng.integers(0, world.n_values, shape, dtype=dtype)
+    again = _repeats(images)
+    while again.any():  # redraw whole games that repeat
+        images[again] = rng.integers(0, world.n_values, (int(again.sum()),) + shape[1:], dtype=dtype)
+        again[again] = _repeats(images[again])
+    return images
+
 def _sample(world, rng, n_games, n_images):
     if world.objects is None:
-        images = rng.integers(0, world.n_values, (n_games, n_images, world.n_attrs), dtype=_value_dtype(world.n_values))
-    else: images = world.objects[_floyd(rng, n_games, len(world.objects), n_images)]
+        images = _distinct_uniform(world, rng, n_games, n_images)
+    else:
+        images = world.objects[_floyd(rng, n_games, len(world.objects), n_images)]
     return images, rng.integers(0, n_images, n_games, dtype=np.int64)
 
 def _check_world(world):
-    if not isinstance(world, World): raise ValueError(f"`world` must be a World from make_world, got {type(world).__name__}")
+    if not isinstance(world, World):
+        raise ValueError(f"world must be a World from make_world, got {type(world).__name__}")
     return world
+
+def _check_images_fit(world, n_images, name='n_images'):
+    if n_images > world.n_objects:
+        raise ValueError(f"{name} is {n_images} but the world holds only {world.n_objects} objects; "
+                         f"a game shows distinct objects")
 
 def sample_games(world, n_games, n_images=64, seed=0):
     "Algorithm 2, lines 4-5: `n_images` distinct objects of D per game, the target uniform among them -> (images, targets)."
-    world, n_games = _check_world(world), _positive_int('n_games', n_games)
-    n_images = _at_least('n_images', n_images, 2)
-    if n_images > world.n_objects:
-        raise ValueError(f"`n_images` is {n_images} but the world holds only {world.n_objects} objects; a game shows distinct objects")
+    world, n_games = _check_world(world), check_int('n_games', n_games, lo=1)
+    n_images = check_int('n_images', n_images, lo=2)
+    _check_images_fit(world, n_images)
+    _check_size(n_games, n_images, world.n_attrs, world.n_values)
     return _sample(world, np.random.default_rng(seed), n_games, n_images)
 
 # %% ../nbs/02_sampling.ipynb #e6e36a2f
@@ -132,29 +164,53 @@ def _give_up(bins, have, counts, drawn, n_per_bin, max_games):
     raise SamplingError('\n'.join(lines))
 
 # %% ../nbs/02_sampling.ipynb #049da0a1
-def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0, max_games=10_000_000, progress=None):
-    "Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin holds `n_per_bin` -> {k: (images, targets)}."
-    world = _check_world(world)
-    n_per_bin, max_games = _positive_int('n_per_bin', n_per_bin), _positive_int('max_games', max_games)
-    n_distractors, bins = _positive_int('n_distractors', n_distractors), _check_bins(bins, world.n_attrs)
-    if n_distractors + 1 > world.n_objects:
-        raise ValueError(f"`n_distractors` is {n_distractors} but the world holds only {world.n_objects} objects")
+def _check_bins(bins, n_attrs, name='bins'):
+    bins = (bins,) if is_int(bins) else tuple(bins)
+    if not bins:
+        raise ValueError(f"{name} is empty; give the min(|M|) values to collect, e.g. bins=(2, 3)")
+    for b in bins:
+        if not is_int(b) or not 1 <= b <= n_attrs:
+            raise ValueError(f"{name} holds {b!r}; min(|M|) ranges over 1..n_attrs = 1..{n_attrs}")
+    if len(set(bins)) != len(bins):
+        raise ValueError(f"{name} repeats a value: {bins}")
+    return tuple(int(b) for b in bins)
+
+def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
+    "The loop of Algorithm 2 -> ({k: (images, targets)}, games drawn)."
     rng = np.random.default_rng(seed)
     kept, have = {b: [] for b in bins}, dict.fromkeys(bins, 0)
     counts, drawn = np.zeros(world.n_attrs + 1, np.int64), 0
     while any(have[b] < n_per_bin for b in bins):
-        if drawn >= max_games: _give_up(bins, have, counts, drawn, n_per_bin, max_games)
-        images, targets = _sample(world, rng, min(_BATCH, max_games - drawn), n_distractors + 1)
-        ks = solve_min_sym_batch(images, targets)                                  # line 6, for the whole batch
-        counts += np.bincount(ks, minlength=world.n_attrs + 1); drawn += len(ks)
-        for b in bins:                                                             # line 7, bins that are not yet full
-            take = np.flatnonzero(ks == b)[:n_per_bin - have[b]]
-            if take.size: kept[b].append((images[take], targets[take])); have[b] += take.size
-        if progress: progress(drawn, dict(have), n_per_bin)
-        if drawn >= min(max_games, 1 << 17) and any(                              # hopeless at an optimistic rate?
-                drawn + (n_per_bin - have[b]) / _upper_rate(counts[b], drawn) > max_games for b in bins if have[b] < n_per_bin):
+        if drawn >= max_games:
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
-    return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}
+        images, targets = _sample(world, rng, min(_BATCH, max_games - drawn), n_images)
+        ks = solve_min_sym_batch(images, targets)  # line 6, whole batch
+        counts += np.bincount(ks, minlength=world.n_attrs + 1)
+        drawn += len(ks)
+        for b in bins:  # line 7, bins not yet full
+            take = np.flatnonzero(ks == b)[:n_per_bin - have[b]]
+            if take.size:
+                kept[b].append((images[take], targets[take]))
+                have[b] += take.size
+                bar.update(take.size)
+        bar.set_postfix(drawn=f'{drawn:,}', refresh=False)
+        short = [b for b in bins if have[b] < n_per_bin]
+        if drawn >= min(max_games, 1 << 17) and any(  # hopeless, optimistically?
+                drawn + (n_per_bin - have[b]) / _upper_rate(counts[b], drawn) > max_games for b in short):
+            _give_up(bins, have, counts, drawn, n_per_bin, max_games)
+    return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}, drawn
+
+def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0, max_games=10_000_000,
+                        progress_bar=None):
+    '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin holds `n_per_bin`
+    -> {k: (images, targets)}; `progress_bar`: draw a bar (default: on a terminal only).'''
+    world = _check_world(world)
+    n_per_bin, max_games = check_int('n_per_bin', n_per_bin, lo=1), check_int('max_games', max_games, lo=1)
+    n_distractors, bins = check_int('n_distractors', n_distractors, lo=1), _check_bins(bins, world.n_attrs)
+    _check_images_fit(world, n_distractors + 1, 'n_distractors + 1')
+    _check_size(n_per_bin * len(bins), n_distractors + 1, world.n_attrs, world.n_values)
+    with progress(total=n_per_bin * len(bins), desc='games kept', enabled=progress_bar) as bar:
+        return _collect(world, n_per_bin, bins, n_distractors + 1, seed, max_games, bar)[0]
 
 # %% ../nbs/02_sampling.ipynb #0ba49759
 PAPER = dict(n_attrs=20, n_values=4, n_images=64, bins=(2, 3), n_per_bin=10_000, n_train=8_000)
@@ -189,51 +245,91 @@ def _propose(rng, k, n_games, n_attrs, n_values, n_images, q):
     return images, np.argmax(perm == 0, axis=1).astype(np.int64), np.argsort(~in_w, axis=1, kind='stable')
 
 def _accepted(k, images, targets, w_first):
-    "Whether min(|M|) = k, by solve_min_sym_batch on a copy with W's attributes first (so W is the first k-set tried)."
-    return solve_min_sym_batch(np.take_along_axis(images, w_first[:, None, :], axis=2), targets) == k
+    "Whether min(|M|) = k (solved on a copy with W's attributes first, so W is the first k-set tried) and no image repeats."
+    w_ordered = np.take_along_axis(images, w_first[:, None, :], axis=2)
+    return (solve_min_sym_batch(w_ordered, targets) == k) & ~_repeats(images)
 
 # %% ../nbs/02_sampling.ipynb #becb9079
-_ACCEPT, _STEPS, _UNIFORM = 0.5, 16, 0.02
+_ACCEPT, _STEPS, _UNIFORM, _HOPELESS = 0.5, 16, 0.02, 1e-3
 
-@lru_cache(None)
+def _check_generation(k, n_attrs, n_values, n_images, name='k'):
+    n_attrs, n_values, n_images = _check_config(n_attrs, n_values, n_images)
+    (k,) = _check_bins((k,), n_attrs, name)
+    if k > n_images - 1:
+        raise ValueError(f"{name} is {k} but a game of {n_images} images has {n_images - 1} distractors, "
+                         f"and min(|M|) <= n_distractors")
+    _check_images_fit(World(n_attrs, n_values), n_images)
+    return k, n_attrs, n_values, n_images
+
+def verification_cost(k, n_attrs):
+    "Attribute sets the solver must rule out to prove that a game needs k symbols: sum(comb(n_attrs, j), j < k)."
+    return sum(comb(n_attrs, j) for j in range(1, k))
+
 def generation_plan(k, n_attrs=20, n_values=4, n_images=64):
     "How generate_games builds games of min(|M|) = k: rejection from uniform games if at least 2% qualify, else cores with agreement q."
+    return _plan(*_check_generation(k, n_attrs, n_values, n_images))
+
+@lru_cache(None)
+def _plan(k, n_attrs, n_values, n_images):
     seed = [k, n_attrs, n_values, n_images]                             # pilots depend on the configuration only
     ks = solve_min_sym_batch(*_sample(World(n_attrs, n_values), np.random.default_rng(seed), 1024, n_images))
-    if (r := float(np.mean(ks == k))) >= _UNIFORM: return dict(method='uniform', agreement=1 / n_values, acceptance=r)
+    if (r := float(np.mean(ks == k))) >= _UNIFORM:
+        return dict(method='uniform', agreement=1 / n_values, acceptance=r)
     grid = 1 / n_values + (1 - 1 / n_values) * np.arange(_STEPS + 1) / _STEPS
-    cost = sum(comb(n_attrs, j) for j in range(1, k))                   # sets a verification must test
-    pilot = int(np.clip(2e7 / max(cost, 1), 32, 128))
+    pilot = int(np.clip(2e7 / max(verification_cost(k, n_attrs), 1), 32, 128))
     def rate(j):                                                        # common random numbers: rate grows with q
-        return float(_accepted(k, *_propose(np.random.default_rng(seed), k, pilot, n_attrs, n_values, n_images, grid[j])).mean())
+        proposals = _propose(np.random.default_rng(seed), k, pilot, n_attrs, n_values, n_images, grid[j])
+        return float(_accepted(k, *proposals).mean())
     lo, hi, r_hi = 0, _STEPS, 1.0                                       # at q = 1 every proposal is accepted
-    if k == n_attrs: hi = 0                                             # no attribute outside W: q does not matter
-    elif (r := rate(0)) >= _ACCEPT: hi, r_hi = 0, r
+    if k == n_attrs:
+        hi = 0  # no attribute outside W: q does not matter
+    elif (r := rate(0)) >= _ACCEPT:
+        hi, r_hi = 0, r
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if (r := rate(mid)) >= _ACCEPT: hi, r_hi = mid, r
-        else: lo = mid
+        if (r := rate(mid)) >= _ACCEPT:
+            hi, r_hi = mid, r
+        else:
+            lo = mid
     return dict(method='cores', agreement=float(grid[hi]), acceptance=r_hi)
 
 # %% ../nbs/02_sampling.ipynb #a2984e3b
-def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agreement=None):
+def _hopeless(k, accepted, drawn, plan):
+    if drawn >= 4096 and _upper_rate(accepted, drawn) < _HOPELESS:
+        raise SamplingError(f"generate_games stopped: {accepted:,} of {drawn:,} proposals had min(|M|) = {k} "
+                            f"(method {plan['method']}, agreement {plan['agreement']:.3g}); the acceptance is "
+                            f"below {_HOPELESS:.1%} with 97.5% confidence. Leave agreement=None to let "
+                            f"generation_plan choose it")
+
+def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agreement=None, progress_bar=None):
     "`n_games` games whose min(|M|) is exactly `k`, each verified by solve_min_sym_batch -> (images, targets)."
-    n_attrs, n_values, n_images = _check_config(n_attrs, n_values, n_images)
-    n_games, (k,) = _positive_int('n_games', n_games), _check_bins((k,), n_attrs, 'k')
-    if k > n_images - 1:
-        raise ValueError(f"`k` is {k} but a game of {n_images} images has {n_images - 1} distractors, and min(|M|) <= n_distractors")
-    if agreement is not None and not 0 <= agreement <= 1: raise ValueError(f"`agreement` must be a probability, got {agreement!r}")
-    plan = generation_plan(k, n_attrs, n_values, n_images) if agreement is None else dict(method='cores', agreement=agreement, acceptance=0.5)
-    rng, world, images, targets, have = np.random.default_rng(seed), World(n_attrs, n_values), [], [], 0
-    while have < n_games:
-        batch = int(min(4096, 16 + 1.1 * (n_games - have) / max(plan['acceptance'], 0.01)))
-        if plan['method'] == 'uniform':
-            im, tg = _sample(world, rng, batch, n_images); ok = solve_min_sym_batch(im, tg) == k
-        else:
-            im, tg, w_first = _propose(rng, k, batch, n_attrs, n_values, n_images, plan['agreement'])
-            ok = _accepted(k, im, tg, w_first)
-        ok = np.flatnonzero(ok)[:n_games - have]
-        images.append(im[ok]); targets.append(tg[ok]); have += ok.size
+    k, n_attrs, n_values, n_images = _check_generation(k, n_attrs, n_values, n_images)
+    n_games = check_int('n_games', n_games, lo=1)
+    _check_size(n_games, n_images, n_attrs, n_values)
+    if agreement is None:
+        plan = _plan(k, n_attrs, n_values, n_images)
+    elif check_number('agreement', agreement, lo=0) <= 1:
+        plan = dict(method='cores', agreement=agreement, acceptance=0.5)
+    else:
+        raise ValueError(f"agreement must be a probability, at most 1, got {agreement!r}")
+    rng, world = np.random.default_rng(seed), World(n_attrs, n_values)
+    images, targets, have, drawn = [], [], 0, 0
+    with progress(total=n_games, desc=f'games of min(|M|) = {k}', enabled=progress_bar) as bar:
+        while have < n_games:
+            batch = int(min(4096, 16 + 1.1 * (n_games - have) / max(plan['acceptance'], 0.01)))
+            if plan['method'] == 'uniform':
+                im, tg = _sample(world, rng, batch, n_images)
+                ok = solve_min_sym_batch(im, tg) == k
+            else:
+                im, tg, w_first = _propose(rng, k, batch, n_attrs, n_values, n_images, plan['agreement'])
+                ok = _accepted(k, im, tg, w_first)
+            drawn += batch
+            ok = np.flatnonzero(ok)[:n_games - have]
+            images.append(im[ok])
+            targets.append(tg[ok])
+            have += ok.size
+            bar.update(ok.size)
+            _hopeless(k, have, drawn, plan)
     return np.concatenate(images), np.concatenate(targets)
 
 # %% ../nbs/02_sampling.ipynb #9569c02e
@@ -243,67 +339,88 @@ def _digest(images, targets, min_sym):
     "SHA-256 of the three arrays' dtypes, shapes and bytes."
     h = hashlib.sha256()
     for a in (images, targets, min_sym):
-        h.update(f'{a.dtype.str}{a.shape}'.encode()); h.update(np.ascontiguousarray(a).tobytes())
+        h.update(f'{a.dtype.str}{a.shape}'.encode())
+        h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
+
+def _min_sym_array(min_sym):
+    "min(|M|) per game as stored: int16, or int32 for games of over 32,767 attributes."
+    return np.asarray(min_sym).astype(np.int16 if np.max(min_sym, initial=1) < 1 << 15 else np.int32)
+
+def _write_games(path, images, targets, min_sym, meta):
+    "Write checked arrays to `path` atomically, after removing stale temporaries there -> the stored metadata."
+    meta = dict(meta or {}, format=_FORMAT, minsym_version=__version__, n_games=len(targets),
+                n_images=images.shape[1], n_attrs=images.shape[2], images_dtype=images.dtype.name,
+                sha256=_digest(images, targets, min_sym),
+                min_sym_counts={str(k): int(c) for k, c in zip(*np.unique(min_sym, return_counts=True))})
+    remove_stale_temporaries(Path(path).parent)
+    text = np.array(json.dumps(meta, sort_keys=True))
+    atomic_write(path, lambda f: np.savez(f, images=images, targets=targets, min_sym=min_sym, meta=text))
+    return meta
 
 def save_games(path, images, targets, meta=None, min_sym=None):
     "Write games atomically to `path` (.npz) with `meta`, every game's min(|M|) and a SHA-256 -> the stored metadata."
-    images = _check_images(images, batch=True)
-    targets = _check_targets(targets, images).astype(np.int64)
-    images = images.astype(_value_dtype(int(images.max()) + 1 if images.size else 2))
-    min_sym = (solve_min_sym_batch(images, targets) if min_sym is None else np.asarray(min_sym)).astype(np.int16)
-    if min_sym.shape != targets.shape: raise ValueError(f"min_sym has shape {min_sym.shape}; give one value per game, {targets.shape}")
-    meta = dict(meta or {}, format=_FORMAT, minsym_version=__version__, n_games=len(targets), n_images=images.shape[1],
-                n_attrs=images.shape[2], images_dtype=images.dtype.name, sha256=_digest(images, targets, min_sym),
-                min_sym_counts={str(k): int(c) for k, c in zip(*np.unique(min_sym, return_counts=True))})
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-', suffix='.npz')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, images=images, targets=targets, min_sym=min_sym, meta=np.array(json.dumps(meta, sort_keys=True)))
-            f.flush(); os.fsync(f.fileno())
-        umask = os.umask(0); os.umask(umask); os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes files private
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return meta
+    images = check_images(images, batch=True)
+    targets = check_targets(targets, images).astype(np.int64)
+    images = images.astype(np.min_scalar_type(int(images.max()) if images.size else 0))   # values kept whole
+    solved = solve_min_sym_batch(images, targets)
+    if min_sym is not None:
+        given = np.asarray(min_sym)
+        if given.shape != targets.shape:
+            raise ValueError(f"min_sym has shape {given.shape}; give one value per game, {targets.shape}")
+        wrong = np.flatnonzero(given != solved)
+        if wrong.size:
+            g = int(wrong[0])
+            raise ValueError(f"min_sym is wrong for {wrong.size:,} of {len(solved):,} games: game {g} has "
+                             f"min(|M|) = {solved[g]}, min_sym says {given[g]}")
+    return _write_games(path, images, targets, _min_sym_array(solved), meta)
 
 # %% ../nbs/02_sampling.ipynb #7c2bafdc
-def load_games(path):
-    "Read a file from save_games -> (images (n_games, n_images, n_attrs), targets (n_games,), meta); checks shapes, dtypes, SHA-256."
-    def bad(why): return ValueError(f"{os.fspath(path)} is not a valid minsym games file: {why}")
-    with open(path, 'rb') as f: magic = f.read(4)
-    if magic != b'PK\x03\x04': raise bad("not an .npz (zip) archive; it may be truncated or another kind of file")
+_META = dict(n_games=int, n_images=int, n_attrs=int, images_dtype=str, sha256=str)
+
+def _read_npz(path, bad):
+    "The four arrays of a games file; any failure to read them is `bad`."
+    try:
+        with open(path, 'rb') as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise ValueError(f"cannot read {os.fspath(path)}: {e.strerror}") from None
+    if magic != b'PK\x03\x04':
+        raise bad("not an .npz (zip) archive; it may be truncated or another kind of file")
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = {'images', 'targets', 'min_sym', 'meta'} - set(z.files)
-            if missing: raise bad(f"it lacks the arrays {sorted(missing)}")
-            images, targets, min_sym, meta = z['images'], z['targets'], z['min_sym'], json.loads(str(z['meta']))
-    except (OSError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-        raise bad(f"corrupt or truncated ({type(e).__name__}: {e})") from None
+            if missing:
+                raise bad(f"it lacks the arrays {sorted(missing)}")
+            return z['images'], z['targets'], z['min_sym'], json.loads(str(z['meta']))
     except ValueError as e:
-        if str(e).startswith(os.fspath(path)): raise
+        if str(e).startswith(os.fspath(path)):
+            raise
         raise bad(f"corrupt or truncated ({e})") from None
-    if not isinstance(meta, dict) or meta.get('format') != _FORMAT: raise bad(f"its metadata is not in the format {_FORMAT!r}")
+    except Exception as e:  # zipfile, zlib and numpy raise many kinds on damaged bytes
+        raise bad(f"corrupt or truncated ({type(e).__name__}: {e})") from None
+
+def load_games(path):
+    "Read a file from save_games -> (images (n_games, n_images, n_attrs), targets (n_games,), meta); checks shapes, dtypes, SHA-256."
+    def bad(why): return ValueError(f"{os.fspath(path)} is not a valid minsym games file: {why}")
+    images, targets, min_sym, meta = _read_npz(path, bad)
+    if not isinstance(meta, dict) or meta.get('format') != _FORMAT:
+        raise bad(f"its metadata is not in the format {_FORMAT!r}")
+    garbled = [k for k, t in _META.items() if not isinstance(meta.get(k), t) or isinstance(meta.get(k), bool)]
+    if garbled:
+        raise bad(f"its metadata lacks or garbles {', '.join(garbled)}")
     expect = (meta['n_games'], meta['n_images'], meta['n_attrs'])
     if images.shape != expect or images.dtype.name != meta['images_dtype'] or images.dtype.kind != 'u':
         raise bad(f"images is {images.shape} {images.dtype}, the metadata says {expect} {meta['images_dtype']}")
     if targets.shape != (meta['n_games'],) or targets.dtype != np.int64 or min_sym.shape != targets.shape:
-        raise bad(f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) do not fit {meta['n_games']} games")
-    if _digest(images, targets, min_sym) != meta['sha256']: raise bad("SHA-256 mismatch: the arrays changed after they were saved")
+        raise bad(f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) do not fit "
+                  f"{meta['n_games']} games")
+    if _digest(images, targets, min_sym) != meta['sha256']:
+        raise bad("SHA-256 mismatch: the arrays changed after they were saved")
     return images, targets, dict(meta, min_sym=min_sym)
 
 # %% ../nbs/02_sampling.ipynb #e119421a
-def _bar(label):
-    "A progress callback that redraws one line on stderr when it is a terminal; None otherwise."
-    if not sys.stderr.isatty(): return None
-    def show(done, total, note=''):
-        filled = int(30 * min(done, total) / total)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {min(done, total):,}/{total:,} {note}")
-        if done >= total: sys.stderr.write('\n')
-        sys.stderr.flush()
-    return show
+_NOTE_COST = 10 ** 5    # attribute sets per verified game above which --generate warns of the cost
 
 def _summary(files, config, seconds):
     for path, meta in files.items():
@@ -312,72 +429,115 @@ def _summary(files, config, seconds):
     print(', '.join(f'{k} {v}' for k, v in config.items()) + f', minsym {__version__}')
     print(f"time {seconds:.1f} s")
 
+def _cli_check(options, seed):
+    "minsym_data's options checked under their command-line names; defaults filled in."
+    given = {k: v for k, v in options.items() if v is not None}
+    if given.get('min_sym') is None:
+        raise ValueError("give --min_sym K, the min(|M|) of every game (or --paper for the paper's datasets)")
+    o = dict(dict(n=10_000, n_attrs=20, n_values=4, n_images=64, max_games=10_000_000), **given)
+    check_int('--seed', seed)
+    for name, lo in (('n', 1), ('n_attrs', 1), ('n_values', 2), ('n_images', 2), ('max_games', 1), ('min_sym', 1)):
+        check_int(f'--{name}', o[name], lo=lo)
+    check_int('--n_values', o['n_values'], lo=2, hi=1 << 16)
+    if o['min_sym'] > min(o['n_attrs'], o['n_images'] - 1):
+        raise ValueError(f"--min_sym must be at most --n_attrs ({o['n_attrs']}) and --n_images - 1 "
+                         f"({o['n_images'] - 1}), got {o['min_sym']}")
+    if o.get('n_objects') is not None:
+        check_int('--n_objects', o['n_objects'], lo=o['n_images'])
+    if o['n_images'] > o['n_values'] ** o['n_attrs']:
+        raise ValueError(f"--n_images is {o['n_images']} but only {o['n_values'] ** o['n_attrs']:,} different "
+                         f"images exist with --n_attrs {o['n_attrs']} --n_values {o['n_values']}")
+    return o
+
+def _cli_paper(out, seed, options):
+    extra = [f'--{k}' for k, v in options.items() if v is not None]
+    if extra:
+        raise ValueError(f"--paper writes the paper's datasets (|A| = 20, |V| = 4, 64 images, 10,000 games "
+                         f"of min(|M|) = 2 and 3) and takes no {', '.join(extra)}")
+    check_int('--seed', seed)
+    os.makedirs(out, exist_ok=True)
+    config, files = dict(method='controlled_sampling', seed=seed), {}
+    for k, parts in paper_datasets(seed).items():
+        for split, (images, targets) in parts.items():
+            path = os.path.join(out, f'minsym{k}_{split}.npz')
+            meta = dict(config, **PAPER, split=split, requested_min_sym=k)
+            files[path] = _write_games(path, images, targets, _min_sym_array(np.full(len(targets), k)), meta)
+    return files, config
+
+def _cli_games(out, seed, o):
+    k, n = o['min_sym'], o['n']
+    config = dict(n_attrs=o['n_attrs'], n_values=o['n_values'], n_images=o['n_images'], seed=seed)
+    shape = (o['n_attrs'], o['n_values'], o['n_images'])
+    _check_size(n, o['n_images'], o['n_attrs'], o['n_values'])
+    if os.path.isdir(out):
+        raise ValueError(f"--out {out} is a folder; give the .npz file to write")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    if o.get('generate'):
+        if (cost := verification_cost(k, o['n_attrs'])) > _NOTE_COST:
+            print(f"minsym_data: note: verifying each game of min(|M|) = {k} rules out up to {cost:,} sets of "
+                  f"attributes; this can take long", file=sys.stderr)
+        plan = generation_plan(k, *shape)
+        config.update(method='generate_games', **{f'plan_{key}': v for key, v in plan.items()})
+        images, targets = generate_games(k, n, *shape, seed)
+    else:
+        config.update(method='controlled_sampling', n_objects=o.get('n_objects'))
+        world = make_world(o.get('n_objects'), o['n_attrs'], o['n_values'], seed)
+        images, targets = controlled_sampling(world, n, (k,), o['n_images'] - 1, seed, o['max_games'])[k]
+    meta = dict(config, requested_min_sym=k)
+    return {out: _write_games(out, images, targets, _min_sym_array(np.full(len(targets), k)), meta)}, config
+
 # %% ../nbs/02_sampling.ipynb #75bde8e4
 @call_parse
 def data_cli(
-    out:str='data',            # output .npz file; with --paper, a folder for minsym{k}_train.npz and minsym{k}_val.npz
-    min_sym:int=3,             # the min(|M|) of every game
-    n:int=10_000,              # number of games
+    out:str=None,  # output .npz file (its folder is created); with --paper, a folder for four files
+    min_sym:int=None,          # the min(|M|) of every game (required unless --paper)
+    n:int=None,                # number of games (default 10,000)
     generate:store_true=False, # build the games directly with generate_games instead of Algorithm 2
-    paper:store_true=False,    # write the paper's datasets: min(|M|) = 2 and 3, 8,000 train and 2,000 validation games each
-    n_attrs:int=20,            # attributes |A|
-    n_values:int=4,            # values per attribute |V|
-    n_images:int=64,           # images per game, N_d + 1
+    paper:store_true=False,    # the paper's datasets: min(|M|) = 2 and 3, 8,000 train and 2,000 val games each
+    n_attrs:int=None,          # attributes |A| (default 20)
+    n_values:int=None,         # values per attribute |V| (default 4)
+    n_images:int=None,         # images per game, N_d + 1 (default 64)
     n_objects:int=None,        # size of the dataset D for Algorithm 2 (default: unbounded)
     seed:int=0,                # random seed
-    max_games:int=10_000_000,  # Algorithm 2 gives up after drawing this many games
+    max_games:int=None,  # Algorithm 2 gives up after drawing this many games (default 10,000,000)
 ):
     "Build Lewis games of a given min(|M|) and save them as .npz files that `minsym.data.load_games` reads."
     start = time.perf_counter()
-    if paper:
-        os.makedirs(out, exist_ok=True)
-        config, files = dict(method='controlled_sampling', seed=seed), {}
-        for k, parts in paper_datasets(seed).items():
-            for split, (images, targets) in parts.items():
-                path = os.path.join(out, f'minsym{k}_{split}.npz')
-                files[path] = save_games(path, images, targets, dict(config, **PAPER, split=split, requested_min_sym=k), np.full(len(targets), k))
-        return _summary(files, config, time.perf_counter() - start)
-    config = dict(n_attrs=n_attrs, n_values=n_values, n_images=n_images, seed=seed)
-    bar = _bar(f'min(|M|) = {min_sym}')
-    if generate:
-        config.update(method='generate_games', **{f'plan_{k}': v for k, v in generation_plan(min_sym, n_attrs, n_values, n_images).items()})
-        images, targets = generate_games(min_sym, n, n_attrs, n_values, n_images, seed)
-    else:
-        config.update(method='controlled_sampling', n_objects=n_objects)
-        show = bar and (lambda drawn, have, total: bar(have[min_sym], total, f'({drawn:,} drawn)'))
-        images, targets = controlled_sampling(make_world(n_objects, n_attrs, n_values, seed), n, (min_sym,), n_images - 1,
-                                              seed, max_games, progress=show)[min_sym]
-    if bar and generate: bar(n, n)
-    files = {out: save_games(out, images, targets, dict(config, requested_min_sym=min_sym), np.full(len(targets), min_sym))}
+    options = dict(min_sym=min_sym, n=n, generate=generate or None, n_attrs=n_attrs, n_values=n_values,
+                   n_images=n_images, n_objects=n_objects, max_games=max_games)
+    with cli_errors('minsym_data', (ValueError, SamplingError)):
+        if out is None:
+            raise ValueError("give --out: the .npz file to write (with --paper, a folder)")
+        if paper:
+            files, config = _cli_paper(out, seed, options)
+        else:
+            files, config = _cli_games(out, seed, _cli_check(options, seed))
     _summary(files, config, time.perf_counter() - start)
 
 # %% ../nbs/02_sampling.ipynb #d7733a7b
-def _machine():
-    return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(),
-                python=platform.python_version(), numpy=np.__version__, minsym=__version__,
-                date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))
-
 def benchmark_data(seed=0, n_ref_games=300, repeats=3, generate_ks=range(1, 9), n_generate=1000):
     "CPU seconds to build both paper datasets, the reference's (estimated) seconds for the same draws, and generate_games' rates."
-    pinned = hasattr(os, 'sched_setaffinity')
-    if pinned: cpus = os.sched_getaffinity(0); os.sched_setaffinity(0, {min(cpus)})
-    try:
-        drawn, world = [], make_world(None, PAPER['n_attrs'], PAPER['n_values'])
-        def build(): return controlled_sampling(world, PAPER['n_per_bin'], PAPER['bins'], PAPER['n_images'] - 1, seed,
-                                                progress=lambda n, have, total: drawn.append(n))
-        t_build = min(_cpu_time(build)[0] for _ in range(repeats))
-        images, targets = sample_games(world, n_ref_games, PAPER['n_images'], seed)
-        records = [[_as_record(g) for g in game] for game in images]                   # A.2's own input format
-        t_ref, ref = _cpu_time(lambda: [solve_min_sym_reference(g[t], g) for g, t in zip(records, targets)])
-        for k in generate_ks: generation_plan(k)                                        # pilots are not timed
-        t_gen = {k: _cpu_time(lambda: generate_games(k, n_generate, seed=seed))[0] for k in generate_ks}
-    finally:
-        if pinned: os.sched_setaffinity(0, cpus)
-    t_ref_all = t_ref / n_ref_games * drawn[-1]
+    world = make_world(None, PAPER['n_attrs'], PAPER['n_values'])
+    def build():
+        with progress(enabled=False) as bar:
+            return _collect(world, PAPER['n_per_bin'], PAPER['bins'], PAPER['n_images'], seed, 10**7, bar)
+    images, targets = sample_games(world, n_ref_games, PAPER['n_images'], seed)
+    records = [[as_record(g) for g in game] for game in images]               # A.2's own input format
+    def reference():
+        return [solve_min_sym_reference(g[t], g) for g, t in zip(records, targets)]
+    with one_core() as pinned:
+        timed = [cpu_time(build) for _ in range(repeats)]
+        t_ref, ref = cpu_time(reference)
+        for k in generate_ks:
+            generation_plan(k)  # pilots are not timed
+        t_gen = {k: cpu_time(lambda: generate_games(k, n_generate, seed=seed))[0] for k in generate_ks}
+    t_build, drawn = min(t for t, _ in timed), timed[0][1][1]
+    t_ref_all = t_ref / n_ref_games * drawn
     return dict(seed=seed, **{k: v for k, v in PAPER.items() if k != 'bins'}, bins=list(PAPER['bins']),
-                games_drawn=drawn[-1], repeats=repeats, clock='process CPU time on one core; build: best of repeats',
+                games_drawn=drawn, repeats=repeats, clock='process CPU time on one core; build: best of repeats',
                 build_s=t_build, reference_s_estimated=t_ref_all, reference_games_timed=n_ref_games,
                 reference_games_per_s=n_ref_games / t_ref, ratio=t_ref_all / t_build,
                 agree=ref == solve_min_sym_batch(images, targets).tolist(), n_generate=n_generate,
                 generate_games_per_s={str(k): n_generate / t for k, t in t_gen.items()},
-                generate_plan={str(k): generation_plan(k) for k in generate_ks}, pinned_to_one_core=pinned, **_machine())
+                generate_plan={str(k): generation_plan(k) for k in generate_ks}, pinned_to_one_core=pinned,
+                **provenance())

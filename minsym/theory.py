@@ -12,26 +12,65 @@ import numpy as np
 from scipy.stats import binom
 from scipy.special import gammaln
 
-# %% ../nbs/00_theory.ipynb #8d9c7870
-def _positive_int(name, value):
-    "`value` as an `int`, or a `ValueError` naming `name` if it is not a positive integer."
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-    return int(value)
-
-def _check_counts(m, n, n_classes):
-    return _positive_int('m', m), _positive_int('n', n), _positive_int('n_classes', n_classes)
+from .core import check_int
 
 # %% ../nbs/00_theory.ipynb #8e75db97
+_BLOCK = 1 << 16   # terms (Eqn 1) or matrix entries (Eqn eq-merge) computed at once: memory stays bounded
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+def _counts(m, n, n_classes):
+    return check_int('m', m, lo=1), check_int('n', n, lo=1), check_int('n_classes', n_classes, lo=1)
+
+def _stirlerr(n):
+    "log(n!) - log(sqrt(2 pi n) (n/e)^n) for n >= 1: exact to 15, its asymptotic series beyond."
+    n = np.asarray(n, float)
+    small = np.minimum(n, 15.0)
+    exact = gammaln(small + 1) - (small + 0.5) * np.log(small) + small - _HALF_LOG_2PI
+    big = np.maximum(n, 15.0)
+    inv2 = 1 / big ** 2
+    series = (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188)))) / big
+    return np.where(n <= 15, exact, series)
+
+def _bd0(x, mean):
+    "x log(x / mean) + mean - x, as a series without cancellation when x is near mean."
+    v = (x - mean) / (x + mean)
+    near = np.abs(v) < 0.1
+    v = np.where(near, v, 0.0)
+    total, term = (x - mean) * v, 2 * x * v
+    for j in range(1, 40):
+        term = term * v * v
+        total = total + term / (2 * j + 1)
+    with np.errstate(divide='ignore'):
+        far = x * np.log(x / mean) + mean - x
+    return np.where(near, total, far)
+
+def _log_pmf(k, n, p):
+    "log P(Bin(n, p) = k) for integers 1 <= k <= n (Loader's saddle-point form)."
+    j = np.minimum(k, n - 1).astype(float)
+    with np.errstate(divide='ignore', invalid='ignore'):            # n = 1: only k = n, taken below
+        inner = (_stirlerr(n) - _stirlerr(j) - _stirlerr(n - j) - _bd0(j, n * p) - _bd0(n - j, n * (1 - p))
+                 + 0.5 * np.log(n / (j * (n - j))) - _HALF_LOG_2PI)
+    return np.where(k == n, n * math.log(p), inner)
+
 def p_class_at_least(m, n, n_classes):
     "Eqn 1: P(a given class appears at least `m` times among `n` images, `n_classes` equally likely classes)."
-    m, n, n_classes = _check_counts(m, n, n_classes)
-    if m > n: return 0.0
-    if n_classes == 1: return 1.0
-    k = np.arange(m, n + 1)
-    log_choose = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-    log_terms = log_choose + k * math.log(1 / n_classes) + (n - k) * math.log1p(-1 / n_classes)
-    return min(1.0, math.fsum(np.exp(log_terms)))
+    m, n, n_classes = _counts(m, n, n_classes)
+    if m > n:
+        return 0.0
+    if n_classes == 1:
+        return 1.0
+    p = 1 / n_classes
+    total, start = 0.0, max(m, int(n * p - 40 * math.sqrt(n)))   # below: < e^-3200 (Hoeffding)
+    while start <= n:
+        k = np.arange(start, min(n, start + _BLOCK - 1) + 1)
+        terms = np.exp(_log_pmf(k, n, p))
+        total = math.fsum([total, math.fsum(terms)])
+        last = int(k[-1])
+        ratio = (n - last) / (last + 1) * p / (1 - p)  # term(k + 1) / term(k), falling in k
+        if ratio < 1 and terms[-1] * ratio / (1 - ratio) <= 1e-17 * total:
+            break
+        start = last + 1
+    return min(1.0, total)
 
 # %% ../nbs/00_theory.ipynb #74da16fe
 def p_any_class_at_least(m, n, n_classes):
@@ -41,42 +80,70 @@ def p_any_class_at_least(m, n, n_classes):
     return -math.expm1(n_classes * math.log1p(-p))
 
 # %% ../nbs/00_theory.ipynb #13964b82
-def _merge(g1, b1, g2, b2):
-    "Eqn (eq-merge): no-class-reaches-m probabilities of b1+b2 classes from those of b1 and of b2 classes."
-    t = np.arange(len(g1))
-    weights = binom.pmf(t[None, :], t[:, None], b1 / (b1 + b2))  # [t, s]: P(s of t images in group 1)
-    lag = t[:, None] - t[None, :]
-    g2_rest = np.where(lag >= 0, g2[np.clip(lag, 0, None)], 0.0)  # [t, s]: g2(t - s)
-    return (weights * g2_rest) @ g1
+def _merge(g1, h1, b1, g2, h2, b2):
+    "Eqns (eq-merge), (eq-merge-some): (g, h) of b1 + b2 classes from those of b1 and of b2 classes."
+    n = len(g1)
+    s = np.arange(n)
+    g, h = np.empty(n), np.empty(n)
+    rows = max(1, _BLOCK // n)
+    for t0 in range(0, n, rows):
+        t = np.arange(t0, min(n, t0 + rows))[:, None]
+        weights = binom.pmf(s[None, :], t, b1 / (b1 + b2))  # [t, s]: P(s of t images in group 1)
+        lag = t - s[None, :]
+        rest = np.clip(lag, 0, None)
+        g2_rest = np.where(lag >= 0, g2[rest], 0.0)                  # [t, s]: g2(t - s)
+        h2_rest = np.where(lag >= 0, h2[rest], 0.0)
+        g[t0:t0 + len(t)] = (weights * g2_rest) @ g1
+        h[t0:t0 + len(t)] = weights @ h1 + (weights * h2_rest) @ g1
+    return g, h
 
-def p_no_class_reaches(m, n_max, n_classes):
-    "Array over t = 0..n_max of P(every class appears fewer than `m` times among t images)."
-    m, n_max, n_classes = _check_counts(m, n_max, n_classes)
-    power, power_classes = (np.arange(n_max + 1) < m).astype(float), 1   # g_1
+def _no_and_some(m, n_max, n_classes):
+    "Arrays over t = 0..n_max of P(no class reaches `m`) and P(some class reaches `m`) among t images."
+    one = np.arange(n_max + 1) < m
+    power, power_classes = (one.astype(float), (~one).astype(float)), 1                  # g_1, h_1
     acc, acc_classes = None, 0
     remaining = n_classes
     while remaining:
         if remaining & 1:
-            acc, acc_classes = ((power, power_classes) if acc is None else
-                                (_merge(acc, acc_classes, power, power_classes), acc_classes + power_classes))
+            if acc is None:
+                acc, acc_classes = power, power_classes
+            else:
+                acc = _merge(*acc, acc_classes, *power, power_classes)
+                acc_classes += power_classes
         remaining >>= 1
-        if remaining: power, power_classes = _merge(power, power_classes, power, power_classes), 2 * power_classes
-    return np.clip(acc, 0.0, 1.0)
+        if remaining:
+            power = _merge(*power, power_classes, *power, power_classes)
+            power_classes *= 2
+    return tuple(np.clip(a, 0.0, 1.0) for a in acc)
+
+def p_no_class_reaches(m, n_max, n_classes):
+    "Array over t = 0..n_max of P(every class appears fewer than `m` times among t images)."
+    return _no_and_some(*_counts(m, n_max, n_classes))[0]
 
 # %% ../nbs/00_theory.ipynb #ad314045
-def p_any_class_at_least_exact(m, n, n_classes):
-    "Exact P(some class appears at least `m` times among `n` images drawn uniformly from `n_classes` classes)."
-    m, n, n_classes = _check_counts(m, n, n_classes)
-    if m > n: return 0.0
-    if n_classes * (m - 1) < n: return 1.0   # pigeonhole: some class must reach m
-    return float(1.0 - p_no_class_reaches(m, n, n_classes)[n])
+def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
+    '''Exact P(some class appears at least `m` times among `n` images drawn uniformly from `n_classes` classes),
+    to a relative accuracy of 1e-12; refuses if it needs more than `max_work` binomial weights.'''
+    m, n, n_classes = _counts(m, n, n_classes)
+    if m > n:
+        return 0.0
+    if n_classes * (m - 1) < n:
+        return 1.0  # pigeonhole: some class must reach m
+    work = (n + 1) ** 2 * 2 * n_classes.bit_length()
+    if work > max_work:
+        raise ValueError(f"p_any_class_at_least_exact({m}, {n}, {n_classes}) needs about {work:.1e} binomial "
+                         f"weights, more than max_work={max_work:.0e}; use simulate_any_class_at_least, "
+                         f"or Eqn 2 (p_any_class_at_least), a lower bound")
+    return float(_no_and_some(m, n, n_classes)[1][n])
 
 # %% ../nbs/00_theory.ipynb #a901d1f8
 def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=4096):
-    "Monte Carlo estimate of P(some class appears >= `m` times) and its standard error; `seed` is an int or a `numpy.random.Generator`."
-    m, n, n_classes = _check_counts(m, n, n_classes)
-    n_trials = _positive_int('n_trials', n_trials)
-    if m > n: return 0.0, 0.0
+    '''Monte Carlo estimate of P(some class appears >= `m` times) and its standard error, `chunk` trials
+    at a time; `seed` is an int or a `numpy.random.Generator`.'''
+    m, n, n_classes = _counts(m, n, n_classes)
+    n_trials, chunk = check_int('n_trials', n_trials, lo=1), check_int('chunk', chunk, lo=1)
+    if m > n:
+        return 0.0, 0.0
     rng = np.random.default_rng(seed)
     hits = 0
     for start in range(0, n_trials, chunk):
@@ -88,5 +155,7 @@ def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=
 # %% ../nbs/00_theory.ipynb #0bd7388d
 def p_target_class_at_least(m, n, n_classes):
     "P(the target's class appears at least `m` times among the `n` images, the target included)."
-    m, n, n_classes = _check_counts(m, n, n_classes)
-    return 1.0 if m == 1 else p_class_at_least(m - 1, n - 1, n_classes) if n > 1 else 0.0
+    m, n, n_classes = _counts(m, n, n_classes)
+    if m == 1:
+        return 1.0
+    return p_class_at_least(m - 1, n - 1, n_classes) if n > 1 else 0.0

@@ -189,8 +189,8 @@ def _load_run(ckpt, config, sender, receiver, optimizer, noise, shuffle):
     sender.load_state_dict(state['sender']); receiver.load_state_dict(state['receiver'])
     optimizer.load_state_dict(state['optimizer'])
     noise.set_state(state['rng']['noise'].cpu()); shuffle.bit_generator.state = state['rng']['shuffle']
-    if 'torch' in state['rng']: torch.set_rng_state(state['rng']['torch'])
-    if 'cuda' in state['rng']: torch.cuda.set_rng_state(state['rng']['cuda'], torch.device(config.device))
+    if 'torch' in state['rng']: torch.set_rng_state(state['rng']['torch'].cpu())     # map_location moved it
+    if 'cuda' in state['rng']: torch.cuda.set_rng_state(state['rng']['cuda'].cpu(), torch.device(config.device))
     return state['history']
 
 def _rng_states(config, noise, shuffle):
