@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'format_bytes', 'physical_memory', 'check_memory', 'cli_error',
            'cli_errors', 'random_games', 'cpu_time', 'one_core', 'atomic_write', 'write_json',
-           'remove_stale_temporaries', 'show_progress', 'progress', 'provenance']
+           'remove_stale_temporaries', 'FolderBusy', 'folder_lock', 'show_progress', 'progress', 'provenance']
 
 # %% ../nbs/80_core.ipynb #fa5ec976
 import json
@@ -153,6 +153,28 @@ def remove_stale_temporaries(folder, older_than_s=60.0):
         except FileNotFoundError:
             pass
     return n
+
+# %% ../nbs/80_core.ipynb #6309c8e3
+class FolderBusy(RuntimeError):
+    "Another process holds the folder's lock."
+
+@contextmanager
+def folder_lock(folder, what='run'):
+    "Hold an exclusive lock on `folder` (created if missing) for a `with` block; FolderBusy if another process has it."
+    import fcntl
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / '.lock', 'w')
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise FolderBusy(f"another process is using the {what} in {folder}; wait for it or stop it") from None
+    try:
+        yield folder
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
 
 # %% ../nbs/80_core.ipynb #1e880fbb
 def show_progress():

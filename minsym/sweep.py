@@ -4,14 +4,12 @@
 
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'StackedAgents', 'stack_key', 'evaluate_runs', 'train_runs', 'position_ablation',
-           'Sweep', 'run_id', 'load_dataset', 'plan', 'run_group', 'SweepBusy', 'run_sweep', 'make_executor',
-           'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
+           'Sweep', 'run_id', 'load_dataset', 'plan', 'run_group', 'run_sweep', 'make_executor', 'parse_overrides',
+           'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
-# %% ../nbs/05_sweeps.ipynb #b39912b8
+# %% ../nbs/05_sweeps.ipynb #2416397b
 import argparse
-import contextlib
 import csv
-import fcntl
 import hashlib
 import io
 import itertools
@@ -30,11 +28,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .agents import gumbel_softmax_st, images_to_onehot, message_lengths, stop_probabilities
-from .core import atomic_write, check_int, progress, provenance, show_progress, write_json
+from .core import (FolderBusy, atomic_write, check_int, cli_error, folder_lock, progress, provenance,
+                         write_json)
 from .data import load_games, paper_datasets, save_games
-from .train import TrainConfig, build_agents, check_games, precision
+from .train import (TrainConfig, build_agents, check_games, load_checkpoint, parse_field, precision,
+                          save_checkpoint, as_option_error)
 
-# %% ../nbs/05_sweeps.ipynb #567b9c41
+# %% ../nbs/05_sweeps.ipynb #cdca9a64
 def _linear(x, w, b=None):
     "Batched `F.linear`: x (R, B, in), w (R, out, in), b (R, out) -> (R, B, out)."
     if b is None:
@@ -56,7 +56,7 @@ def _stack(modules):
     return nn.ParameterDict({k.replace('.', '_'): nn.Parameter(torch.stack([p[k].detach() for p in named]))
                              for k in named[0]})
 
-# %% ../nbs/05_sweeps.ipynb #f77a46c5
+# %% ../nbs/05_sweeps.ipynb #a9f610eb
 class StackedAgents(nn.Module):
     "R (sender, receiver) pairs of one `TrainConfig` (up to the seed), parameters stacked along axis 0."
     def __init__(self, pairs, config):
@@ -129,13 +129,13 @@ class StackedAgents(nn.Module):
         final = torch.take_along_dim(steps, lengths[:, :, None, None], 2)[:, :, 0]
         return loss, final, lengths
 
-# %% ../nbs/05_sweeps.ipynb #ac30681f
+# %% ../nbs/05_sweeps.ipynb #5dc06759
 def _noise(generators, config, batch, n_symbols, device):
     "Each run's Gumbel uniforms for one batch, drawn from its own generator as `Sender` draws them: (R, L, B, V)."
     return torch.stack([torch.rand((config.max_len, batch, n_symbols), device=device, generator=g)
                         for g in generators])
 
-# %% ../nbs/05_sweeps.ipynb #44b195e3
+# %% ../nbs/05_sweeps.ipynb #13f2fab8
 def stack_key(config):
     "What runs must share to be stacked: every `TrainConfig` field but the seed."
     return tuple((k, v) for k, v in asdict(config).items() if k != 'seed')
@@ -155,7 +155,7 @@ def _unique(games):
         firsts.setdefault(i, g)
     return [firsts[i] for i in range(len(firsts))], index
 
-# %% ../nbs/05_sweeps.ipynb #9f0937c1
+# %% ../nbs/05_sweeps.ipynb #4270ef08
 class _Data:
     "The runs' training or validation games on the device, one stack per distinct dataset."
     def __init__(self, games, device, n_values, name):
@@ -175,7 +175,7 @@ class _Data:
         d = self.index[:, None]
         return self.images[d, rows], self.targets[d, rows]
 
-# %% ../nbs/05_sweeps.ipynb #7996c52b
+# %% ../nbs/05_sweeps.ipynb #0ed31575
 @torch.no_grad()
 def evaluate_runs(stacked, data, batch_size=1024):
     "(accuracy (R,), mean message length (R,)) of the greedy stacked agents; call `.eval()` first."
@@ -191,7 +191,7 @@ def evaluate_runs(stacked, data, batch_size=1024):
         length += lengths.sum(1)
     return [c / data.n for c in correct.tolist()], [x / data.n for x in length.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #bbf7817b
+# %% ../nbs/05_sweeps.ipynb #6e7e36cf
 def _state(stacked, optimizer, shuffles, noises, histories, configs):
     return dict(configs=[asdict(c) for c in configs], model=stacked.state_dict(),
                 optimizer=optimizer.state_dict(), histories=histories,
@@ -201,10 +201,9 @@ def _state(stacked, optimizer, shuffles, noises, histories, configs):
 def _resume(path, stacked, optimizer, shuffles, noises, configs):
     "Histories so far, from the group checkpoint at `path` (restoring model, optimizer and generators)."
     try:
-        state = torch.load(path, map_location=configs[0].device, weights_only=True)
-    except Exception as e:
-        raise ValueError(f"cannot resume from {path}: the checkpoint is unreadable ({type(e).__name__}); "
-                         f"delete it to start the group again") from None
+        state = load_checkpoint(path, configs[0].device)
+    except ValueError as e:
+        raise ValueError(f"{e}; delete it to start the group again") from None
     saved = [{k: v for k, v in c.items() if k != 'epochs'} for c in state['configs']]
     now = [{k: v for k, v in asdict(c).items() if k != 'epochs'} for c in configs]
     if saved != now:
@@ -217,7 +216,7 @@ def _resume(path, stacked, optimizer, shuffles, noises, configs):
         g.set_state(st.cpu())
     return state['histories']
 
-# %% ../nbs/05_sweeps.ipynb #269ec8e4
+# %% ../nbs/05_sweeps.ipynb #d27a9153
 def train_runs(configs, games, out_dir=None, progress_bar=None):
     "Train runs `configs` (equal but for the seed) on `games`, [(train_games, val_games)] per run -> histories."
     if not configs or len({stack_key(c) for c in configs}) != 1:
@@ -273,11 +272,10 @@ def train_runs(configs, games, out_dir=None, progress_bar=None):
                                      train_acc=correct[r].item() / n, val_acc=val_acc[r],
                                      mean_len=mean_len[r], seconds=seconds))
         if ckpt is not None:
-            state = _state(stacked, optimizer, shuffles, noises, histories, configs)
-            atomic_write(ckpt, lambda f: torch.save(state, f))
+            save_checkpoint(ckpt, _state(stacked, optimizer, shuffles, noises, histories, configs))
     return histories, stacked, val_data
 
-# %% ../nbs/05_sweeps.ipynb #4be6f05b
+# %% ../nbs/05_sweeps.ipynb #90bce94d
 @torch.no_grad()
 def position_ablation(stacked, data, seed=0, batch_size=1024):
     "Validation accuracy (R, L) when position i alone gets a random symbol; call `.eval()` first."
@@ -305,7 +303,7 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
             correct[:, pos] += (final.argmax(-1) == targets).sum(1)
     return [[x / data.n for x in row] for row in correct.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #1ec04053
+# %% ../nbs/05_sweeps.ipynb #870b54b2
 @dataclass
 class Sweep:
     "A named grid of training runs; `overrides` maps `TrainConfig` fields to lists of values."
@@ -336,7 +334,7 @@ def run_id(sweep, dataset, config):
     "The values that identify a run in the records, in column order."
     return (dataset, config.max_len, config.seed, *(getattr(config, k) for k in sweep.overrides))
 
-# %% ../nbs/05_sweeps.ipynb #9fdaa27b
+# %% ../nbs/05_sweeps.ipynb #2b7f473f
 def _paper_files(data_dir):
     "The paper's datasets as files in `data_dir` (built once, then read): {'paper2': (train, val), ...}."
     data_dir = Path(data_dir)
@@ -363,7 +361,7 @@ def load_dataset(name, data_dir='data'):
     min_sym = int(next(iter(counts))) if len(counts) == 1 else ''
     return (images, targets), (val_images, val_targets), min_sym
 
-# %% ../nbs/05_sweeps.ipynb #f66608cb
+# %% ../nbs/05_sweeps.ipynb #4b8e624b
 def _read_csv(path):
     if not Path(path).exists():
         return []
@@ -384,7 +382,7 @@ def _key(row, sweep):
 def _fmt(x):
     return f'{x:.6g}' if isinstance(x, float) else x
 
-# %% ../nbs/05_sweeps.ipynb #c07883cf
+# %% ../nbs/05_sweeps.ipynb #74083d92
 def plan(sweep, done=()):
     "Groups of runs still to do: [[(dataset, config), ...], ...], stackable runs together."
     groups = {}
@@ -422,31 +420,13 @@ def run_group(sweep, group, data_dir='data', runs_dir='runs/sweeps'):
         positions += [dict(ident, position=i, val_acc_ablated=_fmt(a)) for i, a in enumerate(abl)]
     return rows, positions, time.perf_counter() - start
 
-# %% ../nbs/05_sweeps.ipynb #4c1995f5
-class SweepBusy(RuntimeError):
-    "Another process holds this sweep's lock."
-
-@contextlib.contextmanager
-def _lock(folder):
-    f = open(Path(folder) / '.lock', 'w')
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.close()
-        raise SweepBusy(f"another process is running the sweep in {folder}; wait for it or stop it") from None
-    try:
-        yield
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
-
-# %% ../nbs/05_sweeps.ipynb #0da386c2
+# %% ../nbs/05_sweeps.ipynb #b09b1ded
 def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/sweeps', stack=0,
               executor=None, command=None, log=print):
     "Run every unfinished run of `sweep`, group by group; write the records to `out/<name>/`; return the folder."
     folder = Path(out) / sweep.name
     folder.mkdir(parents=True, exist_ok=True)
-    with _lock(folder):
+    with folder_lock(folder, f'sweep {sweep.name}'):
         rows = _read_csv(folder / 'runs.csv')
         positions = _read_csv(folder / 'positions.csv')
         done = {_key(r, sweep) for r in positions}
@@ -477,7 +457,7 @@ def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/s
     log(f"sweep {sweep.name}: records in {folder}")
     return folder
 
-# %% ../nbs/05_sweeps.ipynb #dda58a53
+# %% ../nbs/05_sweeps.ipynb #67e8988a
 def _option(text):
     "An executor option from the command line: int, float or string."
     for cast in (int, float):
@@ -509,25 +489,7 @@ def _dispatch(sweep, groups, data_dir, runs_dir, executor):
             for g in groups]
     return [job.result for job in jobs]
 
-# %% ../nbs/05_sweeps.ipynb #a4400a04
-def _parse_value(field_, text):
-    kind = {f.name: f.type for f in fields(TrainConfig)}[field_]
-    kind = str(kind)
-    if text.lower() in ('none', 'null') and 'None' in kind:
-        return None
-    if 'bool' in kind:
-        if text.lower() not in ('true', 'false'):
-            raise ValueError(f"--set {field_}: {text!r} is not true or false")
-        return text.lower() == 'true'
-    for cast in (int, float) if 'int' in kind else (float,) if 'float' in kind else ():
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    if 'int' in kind or 'float' in kind:
-        raise ValueError(f"--set {field_}: {text!r} is not a number")
-    return text
-
+# %% ../nbs/05_sweeps.ipynb #6177570a
 def parse_overrides(items):
     "`['lr=0.01,0.001', 'eos=true']` -> {'lr': [0.01, 0.001], 'eos': [True]}, typed as `TrainConfig`'s fields."
     names = {f.name for f in fields(TrainConfig)} - {'max_len', 'seed', 'epochs', 'device'}
@@ -536,10 +498,10 @@ def parse_overrides(items):
         name, eq, values = item.partition('=')
         if not eq or name not in names:
             raise ValueError(f"--set {item!r}: expected FIELD=V1,V2 with FIELD one of {', '.join(sorted(names))}")
-        out[name] = [_parse_value(name, v) for v in values.split(',')]
+        out[name] = [parse_field(name, v) for v in values.split(',')]
     return out
 
-# %% ../nbs/05_sweeps.ipynb #124b78d3
+# %% ../nbs/05_sweeps.ipynb #38753987
 def sweep_parser():
     p = argparse.ArgumentParser(prog='minsym_sweep', description="Run a named grid of training runs and "
                                 "write its records to OUT/NAME/ (runs.csv, positions.csv, meta.json).")
@@ -583,10 +545,10 @@ def sweep_cli(argv=None):
             executor = make_executor(a.executor, Path(a.runs) / a.name / 'jobs', **opts)
         command = 'minsym_sweep ' + ' '.join(map(shlex.quote, sys.argv[1:] if argv is None else argv))
         run_sweep(sweep, a.out, a.data_dir, a.runs, a.stack, executor, command)
-    except (ValueError, SweepBusy) as e:
-        parser.exit(2, f"minsym_sweep: error: {e}\n")
+    except (ValueError, FolderBusy) as e:
+        cli_error('minsym_sweep', as_option_error(e))
 
-# %% ../nbs/05_sweeps.ipynb #378004f1
+# %% ../nbs/05_sweeps.ipynb #f4daa7a2
 def _sync(device):
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize(device)
