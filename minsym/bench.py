@@ -26,6 +26,9 @@ BENCHMARKS = {   # name -> (module, function, headline template over the functio
               "training, paper configuration on {max_len_1[device]}: L = 1 {max_len_1[games_per_s]:,.0f} games/s "
               "(30 epochs in about {max_len_1[est_30_epochs_s]:.0f} s), L = 5 {max_len_5[games_per_s]:,.0f} games/s "
               "(about {max_len_5[est_30_epochs_s]:.0f} s)"),
+    'sweep': ('minsym.sweep', 'benchmark_stacking',
+              "{n_runs} runs of batch {batch_size} on {device}: {stacked_games_per_s:,.0f} games/s stacked, "
+              "{single_games_per_s:,.0f} one at a time: {speedup:.1f}x"),
 }
 
 def benchmark_training_paper(**kwargs):
@@ -48,7 +51,7 @@ def headline(name, result):
 
 # %% ../nbs/90_bench.ipynb #0f7a7894
 @call_parse
-def main(name: str,             # which benchmark: sms, data or train
+def main(name: str,             # which benchmark: sms, data, train or sweep
          out: str = None):  # JSON file for the record (default: none, only the headline is printed)
     "Run one of minsym's benchmarks, print its headline and, with --out, save the full record as JSON."
     with cli_errors('minsym_bench'):
