@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 # %% ../nbs/03_agents.ipynb #185ad815
 def images_to_onehot(images, n_values):
-    "Concatenated one-hot attribute vectors: `(..., n_attrs)` integer values -> `(..., n_attrs * n_values)` floats."
+    '''Concatenated one-hot attribute vectors:
+    `(..., n_attrs)` integer values -> `(..., n_attrs * n_values)` floats.'''
     n_attrs = images.shape[-1]
     offsets = torch.arange(n_attrs, device=images.device) * n_values
     out = torch.zeros(*images.shape[:-1], n_attrs * n_values, device=images.device)
@@ -23,9 +24,12 @@ def images_to_onehot(images, n_values):
 
 # %% ../nbs/03_agents.ipynb #117fff3c
 def gumbel_softmax_st(logits, tau=1.0, generator=None, u=None):
-    "Straight-through Gumbel-Softmax sample of `logits` (..., N): one-hot forward, relaxed gradient backward."
+    '''Straight-through Gumbel-Softmax sample of `logits` (..., N): one-hot forward,
+    relaxed gradient backward.'''
     if u is None:
-        u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype, generator=generator)
+        u = torch.rand(
+            logits.shape, device=logits.device, dtype=logits.dtype, generator=generator
+        )
     g = -torch.log(-torch.log(u.clamp_min(torch.finfo(u.dtype).tiny)))
     soft = F.softmax((logits + g) / tau, dim=-1)
     hard = F.one_hot(soft.argmax(-1), logits.shape[-1]).to(soft.dtype)
@@ -33,7 +37,8 @@ def gumbel_softmax_st(logits, tau=1.0, generator=None, u=None):
 
 # %% ../nbs/03_agents.ipynb #f218eacc
 class GRU(nn.Module):
-    "GRU with `torch.nn.GRU`'s parameters and equations; a state of `None` means zeros and skips `W_hh h`."
+    '''GRU with `torch.nn.GRU`'s parameters and equations; a state of `None` means zeros
+    and skips `W_hh h`.'''
     def __init__(self, input_size, hidden_size):
         super().__init__()
         self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
@@ -41,10 +46,12 @@ class GRU(nn.Module):
         self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size))
         self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size))
         k = 1 / math.sqrt(hidden_size)
-        for p in self.parameters(): nn.init.uniform_(p, -k, k)   # torch.nn.GRU's default
+        # torch.nn.GRU's default
+        for p in self.parameters(): nn.init.uniform_(p, -k, k)
 
     def step(self, gi, h=None):
-        "One GRU step from input gates `gi` = W_ih x + b_ih (B, 3H) and state `h` (B, H) or None."
+        '''One GRU step from input gates `gi` = W_ih x + b_ih (B, 3H)
+        and state `h` (B, H) or None.'''
         gh = self.bias_hh if h is None else F.linear(h, self.weight_hh, self.bias_hh)
         i_r, i_z, i_n = gi.chunk(3, -1)
         h_r, h_z, h_n = gh.chunk(3, -1)
@@ -53,11 +60,13 @@ class GRU(nn.Module):
         return (1 - z) * n if h is None else n + z * (h - n)
 
     def forward(self, x, h=None):
-        "Read `x` (B, T, input_size) from state `h` (B, H), None for zeros; return the last state (B, H)."
+        '''Read `x` (B, T, input_size) from state `h` (B, H), None for zeros; return the
+        last state (B, H).'''
         return self.states(x, h)[:, -1]
 
     def states(self, x, h=None):
-        "Read `x` (B, T, input_size) from state `h`; return the states after each step (B, T, H)."
+        '''Read `x` (B, T, input_size) from state `h`; return the states after each step
+        (B, T, H).'''
         gi = F.linear(x, self.weight_ih, self.bias_ih)
         out = []
         for t in range(x.shape[1]):
@@ -67,13 +76,18 @@ class GRU(nn.Module):
 
 # %% ../nbs/03_agents.ipynb #f88c8ef8
 class Sender(nn.Module):
-    "GRU sender: target vector (B, n_features) -> message (B, max_len, vocab_size [+ 1 with `eos`]), one-hot."
-    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32, state_from_image=True,
-                 eos=False):
+    '''GRU sender: target vector (B, n_features)
+    -> one-hot message (B, max_len, vocab_size [+ 1 with `eos`]).'''
+
+    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
+                 state_from_image=True, eos=False):
         super().__init__()
         self.state_from_image, self.eos = state_from_image, eos
-        n_symbols = vocab_size + 1 if eos else vocab_size       # the end-of-sequence symbol is the last
-        self.image_in = nn.Linear(n_features, hidden_size if state_from_image else embed_size)
+        # the end-of-sequence symbol is the last
+        n_symbols = vocab_size + 1 if eos else vocab_size
+        self.image_in = nn.Linear(
+            n_features, hidden_size if state_from_image else embed_size
+        )
         self.sos = nn.Parameter(torch.zeros(embed_size))
         self.embed = nn.Linear(n_symbols, embed_size, bias=False)
         self.gru = GRU(embed_size, hidden_size)
@@ -85,8 +99,12 @@ class Sender(nn.Module):
         else:
             h, x = None, self.image_in(target)
         n_symbols = self.to_logits.out_features
-        if self.training:     # the Gumbel noise of the whole message, drawn at once
-            u = torch.rand((max_len, len(target), n_symbols), device=target.device, generator=generator)
+        if self.training:  # the Gumbel noise of the whole message, drawn at once
+            u = torch.rand(
+                (max_len, len(target), n_symbols),
+                device=target.device,
+                generator=generator,
+            )
         symbols = []
         for t in range(max_len):
             h = self.gru.step(F.linear(x, self.gru.weight_ih, self.gru.bias_ih), h)
@@ -101,22 +119,31 @@ class Sender(nn.Module):
 
 # %% ../nbs/03_agents.ipynb #78658a54
 class Receiver(nn.Module):
-    "GRU receiver: message (B, L, vocab_size [+ 1]) and images (B, n_images, n_features) -> scores (B, n_images)."
-    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32, scoring='dot', eos=False):
+    '''GRU receiver: message (B, L, vocab_size [+ 1])
+    and images (B, n_images, n_features) -> scores (B, n_images).'''
+
+    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
+                 scoring='dot', eos=False):
         super().__init__()
         self.scoring, self.eos = scoring, eos
-        self.embed = nn.Linear(vocab_size + 1 if eos else vocab_size, embed_size, bias=False)
+        self.embed = nn.Linear(
+            vocab_size + 1 if eos else vocab_size, embed_size, bias=False
+        )
         self.gru = GRU(embed_size, hidden_size)
         self.image_embed = nn.Linear(n_features, hidden_size, bias=False)
 
     def score(self, h, images):
-        "Scores (B, T, n_images) of `images` (B, n_images, n_features) from states `h` (B, T, H)."
-        if self.scoring == 'dot':      # h . (E x) = (E^T h) . x, eq-score
+        '''Scores (B, T, n_images) of `images` (B, n_images, n_features) from states `h`
+        (B, T, H).'''
+        if self.scoring == 'dot':  # h . (E x) = (E^T h) . x, eq-score
             return torch.bmm(h @ self.image_embed.weight, images.transpose(1, 2))
-        return 10 * F.cosine_similarity(self.image_embed(images)[:, None], h[:, :, None], dim=-1)
+        return 10 * F.cosine_similarity(
+            self.image_embed(images)[:, None], h[:, :, None], dim=-1
+        )
 
     def step_scores(self, message, images):
-        "Scores after reading 0, 1, ..., L symbols: (B, L + 1, n_images); the empty message scores 0."
+        '''Scores after reading 0, 1, ..., L symbols: (B, L + 1, n_images); the empty
+        message scores 0.'''
         scores = self.score(self.gru.states(self.embed(message)), images)
         return torch.cat([torch.zeros_like(scores[:, :1]), scores], 1)
 
@@ -124,31 +151,43 @@ class Receiver(nn.Module):
         if not self.eos:
             return self.score(self.gru(self.embed(message))[:, None], images)[:, 0]
         steps = self.step_scores(message, images)
-        return steps[torch.arange(len(steps), device=steps.device), message_lengths(message)]
+        return steps[
+            torch.arange(len(steps), device=steps.device), message_lengths(message)
+        ]
 
 # %% ../nbs/03_agents.ipynb #965a2b73
 def message_lengths(message):
-    "Symbols before the first end-of-sequence symbol (the last one): (..., L, n_symbols) -> (...,) in 0..L."
+    '''Symbols before the first end-of-sequence symbol (the last one): (..., L,
+    n_symbols) -> (...,) in 0..L.'''
     stop = message[..., -1] > 0.5
     first = stop.to(torch.int8).argmax(-1)
     return torch.where(stop.any(-1), first, message.shape[-2])
 
+
 def stop_probabilities(message):
-    "The p_t of eq-stop, t = 0..L, from the (straight-through) EOS entries: (..., L, n_symbols) -> (..., L + 1)."
+    '''The p_t of eq-stop, t = 0..L, from the (straight-through) EOS entries: (..., L,
+    n_symbols) -> (..., L + 1).'''
     go = 1 - message[..., -1]
-    alive = torch.cumprod(go, -1)                          # not stopped after t + 1 symbols
+    # not stopped after t + 1 symbols
+    alive = torch.cumprod(go, -1)
     before = torch.cat([torch.ones_like(alive[..., :1]), alive[..., :-1]], -1)
     return torch.cat([message[..., -1] * before, alive[..., -1:]], -1)
 
+
 def eos_loss(step_scores, message, targets):
-    "Expected cross-entropy over stopping positions (eq-stop), per game: (B, L + 1, n), (B, L, V + 1), (B,) -> (B,)."
-    ce = F.cross_entropy(step_scores.transpose(1, 2), targets[:, None].expand(-1, step_scores.shape[1]),
-                         reduction='none')
+    '''Expected cross-entropy over stopping positions (eq-stop), per game: (B, L + 1,
+    n), (B, L, V + 1), (B,) -> (B,).'''
+    ce = F.cross_entropy(
+        step_scores.transpose(1, 2),
+        targets[:, None].expand(-1, step_scores.shape[1]),
+        reduction='none',
+    )
     return (stop_probabilities(message) * ce).sum(-1)
 
 # %% ../nbs/03_agents.ipynb #a26c129e
 def orthogonal_init_(module):
-    "Orthogonal recurrent weights (one block per gate) and zero biases for every `GRU` inside `module`."
+    '''Orthogonal recurrent weights (one block per gate) and zero biases for every `GRU`
+    inside `module`.'''
     for m in module.modules():
         if isinstance(m, GRU):
             for w in m.weight_hh.data.chunk(3, 0): nn.init.orthogonal_(w)

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PAPER', 'World', 'make_world', 'sample_games', 'SamplingError', 'controlled_sampling', 'paper_datasets',
-           'verification_cost', 'generation_plan', 'generate_games', 'save_games', 'load_games', 'data_cli',
-           'benchmark_data']
+           'verification_cost', 'generation_plan', 'generate_games', 'save_games', 'load_games', 'save_egg_games',
+           'load_egg_games', 'data_cli', 'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
@@ -23,52 +23,93 @@ import numpy as np
 from fastcore.script import call_parse, store_true
 
 from . import __version__
-from .core import (atomic_write, check_int, check_number, check_memory, cli_errors, cpu_time, format_bytes, is_int,
-                         one_core, progress, provenance, remove_stale_temporaries)
-from .sms import as_record, check_images, check_targets, solve_min_sym_batch, solve_min_sym_reference
+from minsym.core import (
+    atomic_write,
+    check_int,
+    check_number,
+    check_memory,
+    cli_errors,
+    cpu_time,
+    format_bytes,
+    is_int,
+    one_core,
+    progress,
+    provenance,
+    remove_stale_temporaries,
+)
+from minsym.sms import (
+    as_record,
+    check_images,
+    check_targets,
+    solve_min_sym_batch,
+    solve_min_sym_reference,
+)
 
 # %% ../nbs/02_sampling.ipynb #e435081e
 def _check_config(n_attrs, n_values, n_images=None):
-    n_attrs, n_values = check_int('n_attrs', n_attrs, lo=1), check_int('n_values', n_values, lo=2, hi=1 << 16)
+    n_attrs, n_values = check_int('n_attrs', n_attrs, lo=1), check_int(
+        'n_values', n_values, lo=2, hi=1 << 16
+    )
     if n_images is None:
         return n_attrs, n_values
     return n_attrs, n_values, check_int('n_images', n_images, lo=2)
 
+
 def _value_dtype(n_values):
-    "The narrowest unsigned dtype holding the values 0..n_values-1: uint8 for the paper's |V| = 4."
+    '''The narrowest unsigned dtype holding the values 0..n_values-1: uint8 for the
+    paper's |V| = 4.'''
     return np.uint8 if n_values <= 1 << 8 else np.uint16
+
 
 def _check_size(n_games, n_images, n_attrs, n_values):
     "Refuse up front a request whose images would not fit in memory."
     n_bytes = n_games * n_images * n_attrs * np.dtype(_value_dtype(n_values)).itemsize
-    return check_memory(f"{n_games:,} games of {n_images} images x {n_attrs} attributes", n_bytes)
+    return check_memory(
+        f"{n_games:,} games of {n_images} images x {n_attrs} attributes", n_bytes
+    )
+
 
 @dataclass(frozen=True, repr=False)
 class World:
-    "The dataset D of Algorithm 2: `objects` (n_objects, n_attrs) distinct attribute vectors, or None for all |V|^|A|."
+    '''The dataset D of Algorithm 2: `objects` (n_objects, n_attrs) distinct attribute
+    vectors, or None for all |V|^|A|.'''
+
     n_attrs: int
     n_values: int
     objects: np.ndarray | None = None
+
     @property
-    def n_objects(self): return self.n_values ** self.n_attrs if self.objects is None else len(self.objects)
+    def n_objects(self):
+        return (
+            self.n_values ** self.n_attrs if self.objects is None else len(self.objects)
+        )
+
     def __repr__(self):
         size = 'all' if self.objects is None else f'{len(self.objects):,} of'
-        return f"World({size} {self.n_values}^{self.n_attrs} = {self.n_values ** self.n_attrs:,} objects)"
+        total = self.n_values**self.n_attrs
+        return f"World({size} {self.n_values}^{self.n_attrs} = {total:,} objects)"
+
 
 def make_world(n_objects=None, n_attrs=20, n_values=4, seed=0):
-    "The dataset D: `n_objects` distinct objects drawn uniformly, or every object (unbounded D) if `n_objects` is None."
+    '''The dataset D: `n_objects` distinct objects drawn uniformly, or every object
+    (unbounded D) if `n_objects` is None.'''
     n_attrs, n_values = _check_config(n_attrs, n_values)
     if n_objects is None:
         return World(n_attrs, n_values)
-    n_objects, total = check_int('n_objects', n_objects, lo=1), n_values ** n_attrs
+    n_objects, total = check_int('n_objects', n_objects, lo=1), n_values**n_attrs
     if n_objects > total:
-        raise ValueError(f"n_objects is {n_objects:,} but only {total:,} distinct objects exist "
-                         f"with n_attrs={n_attrs}, n_values={n_values}")
+        raise ValueError(
+            f"n_objects is {n_objects:,} but only {total:,} distinct objects exist "
+            f"with n_attrs={n_attrs}, n_values={n_values}"
+        )
     _check_size(1, n_objects, n_attrs, n_values)
     rng, dtype = np.random.default_rng(seed), _value_dtype(n_values)
     objects = np.empty((0, n_attrs), dtype)
-    while len(objects) < n_objects:                         # draw, keep first occurrences, top up
-        more = rng.integers(0, n_values, (2 * (n_objects - len(objects)) + 16, n_attrs), dtype=dtype)
+    # draw, keep first occurrences, top up
+    while len(objects) < n_objects:
+        more = rng.integers(
+            0, n_values, (2 * (n_objects - len(objects)) + 16, n_attrs), dtype=dtype
+        )
         both = np.concatenate([objects, more])
         first = np.sort(np.unique(both, axis=0, return_index=True)[1])
         objects = both[first[:n_objects]]
@@ -76,45 +117,62 @@ def make_world(n_objects=None, n_attrs=20, n_values=4, seed=0):
 
 # %% ../nbs/02_sampling.ipynb #da68e55b
 def _floyd(rng, n_games, n_objects, n_images):
-    "Per game, `n_images` distinct indices out of range(n_objects) (Floyd's algorithm), in random order: (n_games, n_images)."
+    '''Per game, `n_images` distinct indices out of range(n_objects) (Floyd's
+    algorithm), in random order: (n_games, n_images).'''
     chosen = np.empty((n_games, n_images), np.int64)
     for i, j in enumerate(range(n_objects - n_images, n_objects)):
         pick = rng.integers(0, j + 1, n_games, dtype=np.int64)
         chosen[:, i] = np.where((chosen[:, :i] == pick[:, None]).any(1), j, pick)
     return rng.permuted(chosen, axis=1)
 
+
 def _repeats(images):
-    "(n_games,) bool: whether a game shows some image twice; a 64-bit hash finds candidates, checked exactly."
+    '''(n_games,) bool: whether a game shows some image twice; a 64-bit hash finds
+    candidates, checked exactly.'''
     g, n = images.shape[:2]
-    row = np.ascontiguousarray(images).view(np.uint8).reshape(g, n, -1)   # each image's bytes, padded
+    # each image's bytes, padded
+    row = np.ascontiguousarray(images).view(np.uint8).reshape(g, n, -1)
     row = np.concatenate([row, np.zeros((g, n, -row.shape[2] % 8), np.uint8)], axis=2)
-    words = row.view(np.uint64)                                          # ... read as 64-bit words
+    # ... read as 64-bit words
+    words = row.view(np.uint64)
     keys = words[:, :, 0].copy()
     for j in range(1, words.shape[2]):
-        keys = keys * np.uint64(0x9E3779B97F4A7C15) + words[:, :, j]    # wraps around: a hash
+        # wraps around: a hash
+        keys = keys * np.uint64(0x9E3779B97F4A7C15) + words[:, :, j]
     keys.sort(axis=1)
     out = np.zeros(len(images), bool)
     for g in np.flatnonzero((keys[:, 1:] == keys[:, :-1]).any(1)):
         out[g] = len(np.unique(images[g], axis=0)) < images.shape[1]
     return out
 
+
 def _p_repeat(n_objects, n_images):
     "The birthday problem: P(n_images uniform draws from n_objects repeat one)."
     return -math.expm1(sum(math.log1p(-i / n_objects) for i in range(n_images)))
 
+
 def _distinct_uniform(world, rng, n_games, n_images):
-    "Images of `n_games` games, each `n_images` distinct objects of the unbounded D, uniformly."
+    '''Images of `n_games` games, each `n_images` distinct objects of the unbounded D,
+    uniformly.'''
     shape, dtype = (n_games, n_images, world.n_attrs), _value_dtype(world.n_values)
-    if _p_repeat(world.n_objects, n_images) > 0.5:  # small D: distinct indices, in base |V|
+    # small D: distinct indices, in base |V|
+    if _p_repeat(world.n_objects, n_images) > 0.5:
         index = _floyd(rng, n_games, world.n_objects, n_images)
-        digits = index[..., None] // world.n_values ** np.arange(world.n_attrs) % world.n_values
+        digits = (
+            index[..., None]
+            // world.n_values ** np.arange(world.n_attrs)
+            % world.n_values
+        )
         return digits.astype(dtype)
     images = rng.integers(0, world.n_values, shape, dtype=dtype)
     again = _repeats(images)
     while again.any():  # redraw whole games that repeat
-        images[again] = rng.integers(0, world.n_values, (int(again.sum()),) + shape[1:], dtype=dtype)
+        images[again] = rng.integers(
+            0, world.n_values, (int(again.sum()),) + shape[1:], dtype=dtype
+        )
         again[again] = _repeats(images[again])
     return images
+
 
 def _sample(world, rng, n_games, n_images):
     if world.objects is None:
@@ -123,18 +181,26 @@ def _sample(world, rng, n_games, n_images):
         images = world.objects[_floyd(rng, n_games, len(world.objects), n_images)]
     return images, rng.integers(0, n_images, n_games, dtype=np.int64)
 
+
 def _check_world(world):
     if not isinstance(world, World):
-        raise ValueError(f"world must be a World from make_world, got {type(world).__name__}")
+        raise ValueError(
+            f"world must be a World from make_world, got {type(world).__name__}"
+        )
     return world
+
 
 def _check_images_fit(world, n_images, name='n_images'):
     if n_images > world.n_objects:
-        raise ValueError(f"{name} is {n_images} but the world holds only {world.n_objects} objects; "
-                         f"a game shows distinct objects")
+        raise ValueError(
+            f"{name} is {n_images} but the world holds only {world.n_objects} objects; "
+            f"a game shows distinct objects"
+        )
+
 
 def sample_games(world, n_games, n_images=64, seed=0):
-    "Algorithm 2, lines 4-5: `n_images` distinct objects of D per game, the target uniform among them -> (images, targets)."
+    '''Algorithm 2, lines 4-5: `n_images` distinct objects of D per game, the target
+    uniform among them -> (images, targets).'''
     world, n_games = _check_world(world), check_int('n_games', n_games, lo=1)
     n_images = check_int('n_images', n_images, lo=2)
     _check_images_fit(world, n_images)
@@ -143,37 +209,61 @@ def sample_games(world, n_games, n_images=64, seed=0):
 
 # %% ../nbs/02_sampling.ipynb #e6e36a2f
 class SamplingError(RuntimeError):
-    "Controlled sampling gave up: a requested bin of min(|M|) is too rare to fill within max_games."
+    '''Controlled sampling gave up: a requested bin of min(|M|) is too rare to fill
+    within max_games.'''
 
-_BATCH = 1 << 12   # games drawn per step of controlled sampling; fixed, so the output depends only on the seed
+
+# games drawn per step of controlled sampling; fixed, so the output depends only on the
+# seed
+_BATCH = 1 << 12
+
 
 def _upper_rate(found, drawn):
-    "A generous (about 97.5%) upper confidence bound on a rate observed as `found` in `drawn` draws (Poisson)."
+    '''A generous (about 97.5%) upper confidence bound on a rate observed as `found` in
+    `drawn` draws (Poisson).'''
     return (found + 2 * math.sqrt(found) + 3) / drawn
 
+
 def _give_up(bins, have, counts, drawn, n_per_bin, max_games):
-    lines = [f"controlled sampling stopped after drawing {drawn:,} games (max_games={max_games:,}):"]
+    lines = [
+        f"controlled sampling stopped after drawing {drawn:,} games (max_games={max_games:,}):"
+    ]
     for b in bins:
-        line = f"  min(|M|) = {b}: {have[b]:,} of {n_per_bin:,} games found, observed rate {counts[b] / drawn:.3g} per game"
-        if have[b] < n_per_bin:
-            line += (f"; filling it needs about {(n_per_bin - have[b]) * drawn / counts[b]:.3g} more draws" if counts[b] else
-                     f"; none seen: the rate is below {_upper_rate(0, drawn):.2g} with 97.5% confidence")
+        line = (f"  min(|M|) = {b}: {have[b]:,} of {n_per_bin:,} games found, "
+                f"observed rate {counts[b] / drawn:.3g} per game")
+        if have[b] < n_per_bin and counts[b]:
+            more = (n_per_bin - have[b]) * drawn / counts[b]
+            line += f"; filling it needs about {more:.3g} more draws"
+        elif have[b] < n_per_bin:
+            line += (f"; none seen: the rate is below {_upper_rate(0, drawn):.2g} "
+                     f"with 97.5% confidence")
         lines.append(line)
-    lines.append("  all draws by min(|M|): " + ', '.join(f'{k}: {c:,}' for k, c in enumerate(counts) if c))
-    lines.append("  raise max_games, choose bins nearer the common ones, or build the games with generate_games(k, ...)")
+    lines.append(
+        "  all draws by min(|M|): "
+        + ', '.join(f'{k}: {c:,}' for k, c in enumerate(counts) if c)
+    )
+    lines.append(
+        "  raise max_games, choose bins nearer the common ones, "
+        "or build the games with generate_games(k, ...)"
+    )
     raise SamplingError('\n'.join(lines))
 
 # %% ../nbs/02_sampling.ipynb #049da0a1
 def _check_bins(bins, n_attrs, name='bins'):
     bins = (bins,) if is_int(bins) else tuple(bins)
     if not bins:
-        raise ValueError(f"{name} is empty; give the min(|M|) values to collect, e.g. bins=(2, 3)")
+        raise ValueError(
+            f"{name} is empty; give the min(|M|) values to collect, e.g. bins=(2, 3)"
+        )
     for b in bins:
         if not is_int(b) or not 1 <= b <= n_attrs:
-            raise ValueError(f"{name} holds {b!r}; min(|M|) ranges over 1..n_attrs = 1..{n_attrs}")
+            raise ValueError(
+                f"{name} holds {b!r}; min(|M|) ranges over 1..n_attrs = 1..{n_attrs}"
+            )
     if len(set(bins)) != len(bins):
         raise ValueError(f"{name} repeats a value: {bins}")
     return tuple(int(b) for b in bins)
+
 
 def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
     "The loop of Algorithm 2 -> ({k: (images, targets)}, games drawn)."
@@ -188,7 +278,7 @@ def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
         counts += np.bincount(ks, minlength=world.n_attrs + 1)
         drawn += len(ks)
         for b in bins:  # line 7, bins not yet full
-            take = np.flatnonzero(ks == b)[:n_per_bin - have[b]]
+            take = np.flatnonzero(ks == b)[: n_per_bin - have[b]]
             if take.size:
                 kept[b].append((images[take], targets[take]))
                 have[b] += take.size
@@ -196,91 +286,154 @@ def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
         bar.set_postfix(drawn=f'{drawn:,}', refresh=False)
         short = [b for b in bins if have[b] < n_per_bin]
         if drawn >= min(max_games, 1 << 17) and any(  # hopeless, optimistically?
-                drawn + (n_per_bin - have[b]) / _upper_rate(counts[b], drawn) > max_games for b in short):
+            drawn + (n_per_bin - have[b]) / _upper_rate(counts[b], drawn) > max_games
+            for b in short
+        ):
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
     return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}, drawn
 
-def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0, max_games=10_000_000,
-                        progress_bar=None):
-    '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin holds `n_per_bin`
-    -> {k: (images, targets)}; `progress_bar`: draw a bar (default: on a terminal only).'''
+
+def controlled_sampling(
+    world,
+    n_per_bin,
+    bins=(2, 3),
+    n_distractors=63,
+    seed=0,
+    max_games=10_000_000,
+    progress_bar=None,
+):
+    '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin
+    holds `n_per_bin` -> {k: (images, targets)}; `progress_bar`: draw a bar (default: on a
+    terminal only).'''
     world = _check_world(world)
-    n_per_bin, max_games = check_int('n_per_bin', n_per_bin, lo=1), check_int('max_games', max_games, lo=1)
-    n_distractors, bins = check_int('n_distractors', n_distractors, lo=1), _check_bins(bins, world.n_attrs)
+    n_per_bin, max_games = check_int('n_per_bin', n_per_bin, lo=1), check_int(
+        'max_games', max_games, lo=1
+    )
+    n_distractors, bins = check_int('n_distractors', n_distractors, lo=1), _check_bins(
+        bins, world.n_attrs
+    )
     _check_images_fit(world, n_distractors + 1, 'n_distractors + 1')
     _check_size(n_per_bin * len(bins), n_distractors + 1, world.n_attrs, world.n_values)
-    with progress(total=n_per_bin * len(bins), desc='games kept', enabled=progress_bar) as bar:
-        return _collect(world, n_per_bin, bins, n_distractors + 1, seed, max_games, bar)[0]
+    with progress(
+        total=n_per_bin * len(bins), desc='games kept', enabled=progress_bar
+    ) as bar:
+        return _collect(
+            world, n_per_bin, bins, n_distractors + 1, seed, max_games, bar
+        )[0]
 
 # %% ../nbs/02_sampling.ipynb #0ba49759
-PAPER = dict(n_attrs=20, n_values=4, n_images=64, bins=(2, 3), n_per_bin=10_000, n_train=8_000)
+PAPER = dict(
+    n_attrs=20, n_values=4, n_images=64, bins=(2, 3), n_per_bin=10_000, n_train=8_000
+)
+
 
 def paper_datasets(seed=0):
-    "§4's datasets: min(|M|) = 2 and 3, 10,000 games of 64 images each -> {k: {'train': (images, targets), 'val': (images, targets)}}."
+    '''§4's datasets: min(|M|) = 2 and 3, 10,000 games of 64 images each -> {k:
+    {'train': (images, targets), 'val': (images, targets)}}.'''
     world = make_world(None, PAPER['n_attrs'], PAPER['n_values'])
-    games = controlled_sampling(world, PAPER['n_per_bin'], PAPER['bins'], PAPER['n_images'] - 1, seed)
+    games = controlled_sampling(
+        world, PAPER['n_per_bin'], PAPER['bins'], PAPER['n_images'] - 1, seed
+    )
     n = PAPER['n_train']
-    return {k: {'train': (im[:n], tg[:n]), 'val': (im[n:], tg[n:])} for k, (im, tg) in games.items()}
+    return {
+        k: {'train': (im[:n], tg[:n]), 'val': (im[n:], tg[n:])}
+        for k, (im, tg) in games.items()
+    }
 
 # %% ../nbs/02_sampling.ipynb #74150de7
 def _propose(rng, k, n_games, n_attrs, n_values, n_images, q):
-    "Games with a planted witness W of k attributes -> (images, targets, W-first attribute order per game)."
+    '''Games with a planted witness W of k attributes -> (images, targets, W-first
+    attribute order per game).'''
     g, a, v, n = n_games, n_attrs, n_values, n_images
     target = rng.integers(0, v, (g, 1, a), dtype=_value_dtype(v))
-    order = np.argsort(rng.random((g, a)), axis=1)                      # W = order[:, :k]: a uniform k-subset
-    in_w = np.zeros((g, a), bool); np.put_along_axis(in_w, order[:, :k], True, axis=1)
+    # W = order[:, :k]: a uniform k-subset
+    order = np.argsort(rng.random((g, a)), axis=1)
+    in_w = np.zeros((g, a), bool)
+    np.put_along_axis(in_w, order[:, :k], True, axis=1)
     u = rng.random((g, n - 1, a))
-    agree = u < 1 / v                                                   # fillers: uniform
-    core = np.broadcast_to(in_w[:, None, :], (g, k, a)).copy()          # core i differs within W only at W[i]
+    # fillers: uniform
+    agree = u < 1 / v
+    # core i differs within W only at W[i]
+    core = np.broadcast_to(in_w[:, None, :], (g, k, a)).copy()
     np.put_along_axis(core, order[:, :k, None], False, axis=2)
-    agree[:, :k] = np.where(in_w[:, None, :], core, u[:, :k] < q)       # ... and agrees outside W w.p. q
-    while True:                                                         # a filler that W does not hit: redraw on W
+    # ... and agrees outside W w.p. q
+    agree[:, :k] = np.where(in_w[:, None, :], core, u[:, :k] < q)
+    # a filler that W does not hit: redraw on W
+    while True:
         gi, di = np.nonzero((agree[:, k:] | ~in_w[:, None, :]).all(2))
-        if not gi.size: break
-        agree[gi, k + di] = np.where(in_w[gi], rng.random((gi.size, a)) < 1 / v, agree[gi, k + di])
-    other = (target + rng.integers(1, v, (g, n - 1, a), dtype=target.dtype)) % v   # a uniform other value
+        if not gi.size:
+            break
+        agree[gi, k + di] = np.where(
+            in_w[gi], rng.random((gi.size, a)) < 1 / v, agree[gi, k + di]
+        )
+    # a uniform other value
+    other = (target + rng.integers(1, v, (g, n - 1, a), dtype=target.dtype)) % v
     images = np.concatenate([target, np.where(agree, target, other)], axis=1)
-    perm = np.argsort(rng.random((g, n)), axis=1)                       # shuffle: the target lands anywhere
+    # shuffle: the target lands anywhere
+    perm = np.argsort(rng.random((g, n)), axis=1)
     images = np.take_along_axis(images, perm[:, :, None], axis=1)
-    return images, np.argmax(perm == 0, axis=1).astype(np.int64), np.argsort(~in_w, axis=1, kind='stable')
+    return (
+        images,
+        np.argmax(perm == 0, axis=1).astype(np.int64),
+        np.argsort(~in_w, axis=1, kind='stable'),
+    )
+
 
 def _accepted(k, images, targets, w_first):
-    "Whether min(|M|) = k (solved on a copy with W's attributes first, so W is the first k-set tried) and no image repeats."
+    '''Whether min(|M|) = k (solved on a copy with W's attributes first, so W is the
+    first k-set tried) and no image repeats.'''
     w_ordered = np.take_along_axis(images, w_first[:, None, :], axis=2)
     return (solve_min_sym_batch(w_ordered, targets) == k) & ~_repeats(images)
 
 # %% ../nbs/02_sampling.ipynb #becb9079
 _ACCEPT, _STEPS, _UNIFORM, _HOPELESS = 0.5, 16, 0.02, 1e-3
 
+
 def _check_generation(k, n_attrs, n_values, n_images, name='k'):
     n_attrs, n_values, n_images = _check_config(n_attrs, n_values, n_images)
     (k,) = _check_bins((k,), n_attrs, name)
     if k > n_images - 1:
-        raise ValueError(f"{name} is {k} but a game of {n_images} images has {n_images - 1} distractors, "
-                         f"and min(|M|) <= n_distractors")
+        raise ValueError(
+            f"{name} is {k} but a game of {n_images} images has {n_images - 1} distractors, "
+            f"and min(|M|) <= n_distractors"
+        )
     _check_images_fit(World(n_attrs, n_values), n_images)
     return k, n_attrs, n_values, n_images
 
+
 def verification_cost(k, n_attrs):
-    "Attribute sets the solver must rule out to prove that a game needs k symbols: sum(comb(n_attrs, j), j < k)."
+    '''Attribute sets the solver must rule out to prove that a game needs k symbols:
+    sum(comb(n_attrs, j), j < k).'''
     return sum(comb(n_attrs, j) for j in range(1, k))
 
+
 def generation_plan(k, n_attrs=20, n_values=4, n_images=64):
-    "How generate_games builds games of min(|M|) = k: rejection from uniform games if at least 2% qualify, else cores with agreement q."
+    '''How generate_games builds games of min(|M|) = k: rejection from uniform games if
+    at least 2% qualify, else cores with agreement q.'''
     return _plan(*_check_generation(k, n_attrs, n_values, n_images))
+
 
 @lru_cache(None)
 def _plan(k, n_attrs, n_values, n_images):
-    seed = [k, n_attrs, n_values, n_images]                             # pilots depend on the configuration only
-    ks = solve_min_sym_batch(*_sample(World(n_attrs, n_values), np.random.default_rng(seed), 1024, n_images))
+    # pilots depend on the configuration only
+    seed = [k, n_attrs, n_values, n_images]
+    ks = solve_min_sym_batch(
+        *_sample(World(n_attrs, n_values), np.random.default_rng(seed), 1024, n_images)
+    )
     if (r := float(np.mean(ks == k))) >= _UNIFORM:
         return dict(method='uniform', agreement=1 / n_values, acceptance=r)
     grid = 1 / n_values + (1 - 1 / n_values) * np.arange(_STEPS + 1) / _STEPS
     pilot = int(np.clip(2e7 / max(verification_cost(k, n_attrs), 1), 32, 128))
-    def rate(j):                                                        # common random numbers: rate grows with q
-        proposals = _propose(np.random.default_rng(seed), k, pilot, n_attrs, n_values, n_images, grid[j])
+
+    # common random numbers: rate grows with q
+    def rate(j):
+        proposals = _propose(
+            np.random.default_rng(seed), k, pilot, n_attrs, n_values, n_images, grid[j]
+        )
         return float(_accepted(k, *proposals).mean())
-    lo, hi, r_hi = 0, _STEPS, 1.0                                       # at q = 1 every proposal is accepted
+
+    # at q = 1 every proposal is accepted
+    lo, hi, r_hi = 0, _STEPS, 1.0
     if k == n_attrs:
         hi = 0  # no attribute outside W: q does not matter
     elif (r := rate(0)) >= _ACCEPT:
@@ -296,13 +449,26 @@ def _plan(k, n_attrs, n_values, n_images):
 # %% ../nbs/02_sampling.ipynb #a2984e3b
 def _hopeless(k, accepted, drawn, plan):
     if drawn >= 4096 and _upper_rate(accepted, drawn) < _HOPELESS:
-        raise SamplingError(f"generate_games stopped: {accepted:,} of {drawn:,} proposals had min(|M|) = {k} "
-                            f"(method {plan['method']}, agreement {plan['agreement']:.3g}); the acceptance is "
-                            f"below {_HOPELESS:.1%} with 97.5% confidence. Leave agreement=None to let "
-                            f"generation_plan choose it")
+        raise SamplingError(
+            f"generate_games stopped: {accepted:,} of {drawn:,} proposals had min(|M|) = {k} "
+            f"(method {plan['method']}, agreement {plan['agreement']:.3g}); the acceptance is "
+            f"below {_HOPELESS:.1%} with 97.5% confidence. Leave agreement=None to let "
+            f"generation_plan choose it"
+        )
 
-def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agreement=None, progress_bar=None):
-    "`n_games` games whose min(|M|) is exactly `k`, each verified by solve_min_sym_batch -> (images, targets)."
+
+def generate_games(
+    k,
+    n_games,
+    n_attrs=20,
+    n_values=4,
+    n_images=64,
+    seed=0,
+    agreement=None,
+    progress_bar=None,
+):
+    '''`n_games` games whose min(|M|) is exactly `k`, each verified by
+    solve_min_sym_batch -> (images, targets).'''
     k, n_attrs, n_values, n_images = _check_generation(k, n_attrs, n_values, n_images)
     n_games = check_int('n_games', n_games, lo=1)
     _check_size(n_games, n_images, n_attrs, n_values)
@@ -311,20 +477,28 @@ def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agre
     elif check_number('agreement', agreement, lo=0) <= 1:
         plan = dict(method='cores', agreement=agreement, acceptance=0.5)
     else:
-        raise ValueError(f"agreement must be a probability, at most 1, got {agreement!r}")
+        raise ValueError(
+            f"agreement must be a probability, at most 1, got {agreement!r}"
+        )
     rng, world = np.random.default_rng(seed), World(n_attrs, n_values)
     images, targets, have, drawn = [], [], 0, 0
-    with progress(total=n_games, desc=f'games of min(|M|) = {k}', enabled=progress_bar) as bar:
+    with progress(
+        total=n_games, desc=f'games of min(|M|) = {k}', enabled=progress_bar
+    ) as bar:
         while have < n_games:
-            batch = int(min(4096, 16 + 1.1 * (n_games - have) / max(plan['acceptance'], 0.01)))
+            batch = int(
+                min(4096, 16 + 1.1 * (n_games - have) / max(plan['acceptance'], 0.01))
+            )
             if plan['method'] == 'uniform':
                 im, tg = _sample(world, rng, batch, n_images)
                 ok = solve_min_sym_batch(im, tg) == k
             else:
-                im, tg, w_first = _propose(rng, k, batch, n_attrs, n_values, n_images, plan['agreement'])
+                im, tg, w_first = _propose(
+                    rng, k, batch, n_attrs, n_values, n_images, plan['agreement']
+                )
                 ok = _accepted(k, im, tg, w_first)
             drawn += batch
-            ok = np.flatnonzero(ok)[:n_games - have]
+            ok = np.flatnonzero(ok)[: n_games - have]
             images.append(im[ok])
             targets.append(tg[ok])
             have += ok.size
@@ -335,6 +509,7 @@ def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0, agre
 # %% ../nbs/02_sampling.ipynb #9569c02e
 _FORMAT = 'minsym-games/1'
 
+
 def _digest(images, targets, min_sym):
     "SHA-256 of the three arrays' dtypes, shapes and bytes."
     h = hashlib.sha256()
@@ -343,40 +518,67 @@ def _digest(images, targets, min_sym):
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
+
 def _min_sym_array(min_sym):
     "min(|M|) per game as stored: int16, or int32 for games of over 32,767 attributes."
-    return np.asarray(min_sym).astype(np.int16 if np.max(min_sym, initial=1) < 1 << 15 else np.int32)
+    return np.asarray(min_sym).astype(
+        np.int16 if np.max(min_sym, initial=1) < 1 << 15 else np.int32
+    )
+
 
 def _write_games(path, images, targets, min_sym, meta):
-    "Write checked arrays to `path` atomically, after removing stale temporaries there -> the stored metadata."
-    meta = dict(meta or {}, format=_FORMAT, minsym_version=__version__, n_games=len(targets),
-                n_images=images.shape[1], n_attrs=images.shape[2], images_dtype=images.dtype.name,
-                sha256=_digest(images, targets, min_sym),
-                min_sym_counts={str(k): int(c) for k, c in zip(*np.unique(min_sym, return_counts=True))})
+    '''Write checked arrays to `path` atomically, after removing stale temporaries there
+    -> the stored metadata.'''
+    meta = dict(
+        meta or {},
+        format=_FORMAT,
+        minsym_version=__version__,
+        n_games=len(targets),
+        n_images=images.shape[1],
+        n_attrs=images.shape[2],
+        images_dtype=images.dtype.name,
+        sha256=_digest(images, targets, min_sym),
+        min_sym_counts={
+            str(k): int(c) for k, c in zip(*np.unique(min_sym, return_counts=True))
+        },
+    )
     remove_stale_temporaries(Path(path).parent)
     text = np.array(json.dumps(meta, sort_keys=True))
-    atomic_write(path, lambda f: np.savez(f, images=images, targets=targets, min_sym=min_sym, meta=text))
+    atomic_write(
+        path,
+        lambda f: np.savez(
+            f, images=images, targets=targets, min_sym=min_sym, meta=text
+        ),
+    )
     return meta
 
+
 def save_games(path, images, targets, meta=None, min_sym=None):
-    "Write games atomically to `path` (.npz) with `meta`, every game's min(|M|) and a SHA-256 -> the stored metadata."
+    '''Write games atomically to `path` (.npz) with `meta`, every game's min(|M|) and a
+    SHA-256 -> the stored metadata.'''
     images = check_images(images, batch=True)
     targets = check_targets(targets, images).astype(np.int64)
-    images = images.astype(np.min_scalar_type(int(images.max()) if images.size else 0))   # values kept whole
+    # values kept whole
+    images = images.astype(np.min_scalar_type(int(images.max()) if images.size else 0))
     solved = solve_min_sym_batch(images, targets)
     if min_sym is not None:
         given = np.asarray(min_sym)
         if given.shape != targets.shape:
-            raise ValueError(f"min_sym has shape {given.shape}; give one value per game, {targets.shape}")
+            raise ValueError(
+                f"min_sym has shape {given.shape}; give one value per game, {targets.shape}"
+            )
         wrong = np.flatnonzero(given != solved)
         if wrong.size:
             g = int(wrong[0])
-            raise ValueError(f"min_sym is wrong for {wrong.size:,} of {len(solved):,} games: game {g} has "
-                             f"min(|M|) = {solved[g]}, min_sym says {given[g]}")
+            raise ValueError(
+                f"min_sym is wrong for {wrong.size:,} of {len(solved):,} games: game {g} has "
+                f"min(|M|) = {solved[g]}, min_sym says {given[g]}"
+            )
     return _write_games(path, images, targets, _min_sym_array(solved), meta)
 
 # %% ../nbs/02_sampling.ipynb #7c2bafdc
 _META = dict(n_games=int, n_images=int, n_attrs=int, images_dtype=str, sha256=str)
+
 
 def _read_npz(path, bad):
     "The four arrays of a games file; any failure to read them is `bad`."
@@ -386,7 +588,9 @@ def _read_npz(path, bad):
     except OSError as e:
         raise ValueError(f"cannot read {os.fspath(path)}: {e.strerror}") from None
     if magic != b'PK\x03\x04':
-        raise bad("not an .npz (zip) archive; it may be truncated or another kind of file")
+        raise bad(
+            "not an .npz (zip) archive; it may be truncated or another kind of file"
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = {'images', 'targets', 'min_sym', 'meta'} - set(z.files)
@@ -400,60 +604,138 @@ def _read_npz(path, bad):
     except Exception as e:  # zipfile, zlib and numpy raise many kinds on damaged bytes
         raise bad(f"corrupt or truncated ({type(e).__name__}: {e})") from None
 
+
 def load_games(path):
-    "Read a file from save_games -> (images (n_games, n_images, n_attrs), targets (n_games,), meta); checks shapes, dtypes, SHA-256."
-    def bad(why): return ValueError(f"{os.fspath(path)} is not a valid minsym games file: {why}")
+    '''Read a file from save_games -> (images (n_games, n_images, n_attrs), targets
+    (n_games,), meta); checks shapes, dtypes, SHA-256.'''
+
+    def bad(why):
+        return ValueError(f"{os.fspath(path)} is not a valid minsym games file: {why}")
+
     images, targets, min_sym, meta = _read_npz(path, bad)
     if not isinstance(meta, dict) or meta.get('format') != _FORMAT:
         raise bad(f"its metadata is not in the format {_FORMAT!r}")
-    garbled = [k for k, t in _META.items() if not isinstance(meta.get(k), t) or isinstance(meta.get(k), bool)]
+    garbled = [
+        k
+        for k, t in _META.items()
+        if not isinstance(meta.get(k), t) or isinstance(meta.get(k), bool)
+    ]
     if garbled:
         raise bad(f"its metadata lacks or garbles {', '.join(garbled)}")
     expect = (meta['n_games'], meta['n_images'], meta['n_attrs'])
-    if images.shape != expect or images.dtype.name != meta['images_dtype'] or images.dtype.kind != 'u':
-        raise bad(f"images is {images.shape} {images.dtype}, the metadata says {expect} {meta['images_dtype']}")
-    if targets.shape != (meta['n_games'],) or targets.dtype != np.int64 or min_sym.shape != targets.shape:
-        raise bad(f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) do not fit "
-                  f"{meta['n_games']} games")
+    if (
+        images.shape != expect
+        or images.dtype.name != meta['images_dtype']
+        or images.dtype.kind != 'u'
+    ):
+        raise bad(
+            f"images is {images.shape} {images.dtype}, "
+            f"the metadata says {expect} {meta['images_dtype']}"
+        )
+    if (
+        targets.shape != (meta['n_games'],)
+        or targets.dtype != np.int64
+        or min_sym.shape != targets.shape
+    ):
+        raise bad(
+            f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) do not fit "
+            f"{meta['n_games']} games"
+        )
     if _digest(images, targets, min_sym) != meta['sha256']:
         raise bad("SHA-256 mismatch: the arrays changed after they were saved")
     return images, targets, dict(meta, min_sym=min_sym)
 
-# %% ../nbs/02_sampling.ipynb #e119421a
-_NOTE_COST = 10 ** 5    # attribute sets per verified game above which --generate warns of the cost
+# %% ../nbs/02_sampling.ipynb #34235ce4
+def save_egg_games(path, images, targets):
+    '''Write games in EGG's discrimination-game text format (`egg/zoo/basic_games`): a
+    line per game, values space-separated, images separated by ` . `, the target last.'''
+    images = check_images(images, batch=True)
+    targets = check_targets(targets, images)
+    lines = [
+        ' . '.join(' '.join(map(str, image)) for image in game) + f' . {target}\n'
+        for game, target in zip(images.tolist(), targets.tolist())
+    ]
+    remove_stale_temporaries(Path(path).parent)
+    return atomic_write(path, ''.join(lines))
 
-def _summary(files, config, seconds):
+
+def load_egg_games(path):
+    '''Read an EGG discrimination-game file as EGG's `AttValDiscriDataset` parses it ->
+    (images, targets).'''
+    images, targets = [], []
+    with open(path) as f:
+        for row in f:
+            fields = row.split('.')  # EGG: raw_info = row.split(".")
+            images.append([list(map(int, x.split())) for x in fields[:-1]])
+            # EGG: target_index = int(raw_info[-1])
+            targets.append(int(fields[-1]))
+    images = check_images(images, batch=True)
+    return images, check_targets(np.array(targets, np.int64), images)
+
+# %% ../nbs/02_sampling.ipynb #e119421a
+# attribute sets per verified game above which --generate warns of the cost
+_NOTE_COST = 10**5
+
+
+def _summary(files, config, seconds, egg_files=None):
     for path, meta in files.items():
-        print(f"{path}: {meta['n_games']:,} games of {meta['n_images']} images x {meta['n_attrs']} attributes "
-              f"({meta['images_dtype']}), min(|M|) {meta['min_sym_counts']}, sha256 {meta['sha256'][:16]}")
+        print(
+            f"{path}: {meta['n_games']:,} games of {meta['n_images']} images x "
+            f"{meta['n_attrs']} attributes ({meta['images_dtype']}), "
+            f"min(|M|) {meta['min_sym_counts']}, sha256 {meta['sha256'][:16]}"
+        )
+    for path, n_games in (egg_files or {}).items():
+        print(
+            f"{path}: the same {n_games:,} games in EGG's discrimination-game text format"
+        )
     print(', '.join(f'{k} {v}' for k, v in config.items()) + f', minsym {__version__}')
     print(f"time {seconds:.1f} s")
+
 
 def _cli_check(options, seed):
     "minsym_data's options checked under their command-line names; defaults filled in."
     given = {k: v for k, v in options.items() if v is not None}
     if given.get('min_sym') is None:
-        raise ValueError("give --min_sym K, the min(|M|) of every game (or --paper for the paper's datasets)")
-    o = dict(dict(n=10_000, n_attrs=20, n_values=4, n_images=64, max_games=10_000_000), **given)
+        raise ValueError(
+            "give --min_sym K, the min(|M|) of every game (or --paper for the paper's datasets)"
+        )
+    o = dict(
+        dict(n=10_000, n_attrs=20, n_values=4, n_images=64, max_games=10_000_000),
+        **given,
+    )
     check_int('--seed', seed)
-    for name, lo in (('n', 1), ('n_attrs', 1), ('n_values', 2), ('n_images', 2), ('max_games', 1), ('min_sym', 1)):
+    for name, lo in (
+        ('n', 1),
+        ('n_attrs', 1),
+        ('n_values', 2),
+        ('n_images', 2),
+        ('max_games', 1),
+        ('min_sym', 1),
+    ):
         check_int(f'--{name}', o[name], lo=lo)
     check_int('--n_values', o['n_values'], lo=2, hi=1 << 16)
     if o['min_sym'] > min(o['n_attrs'], o['n_images'] - 1):
-        raise ValueError(f"--min_sym must be at most --n_attrs ({o['n_attrs']}) and --n_images - 1 "
-                         f"({o['n_images'] - 1}), got {o['min_sym']}")
+        raise ValueError(
+            f"--min_sym must be at most --n_attrs ({o['n_attrs']}) and --n_images - 1 "
+            f"({o['n_images'] - 1}), got {o['min_sym']}"
+        )
     if o.get('n_objects') is not None:
         check_int('--n_objects', o['n_objects'], lo=o['n_images'])
     if o['n_images'] > o['n_values'] ** o['n_attrs']:
-        raise ValueError(f"--n_images is {o['n_images']} but only {o['n_values'] ** o['n_attrs']:,} different "
-                         f"images exist with --n_attrs {o['n_attrs']} --n_values {o['n_values']}")
+        raise ValueError(
+            f"--n_images is {o['n_images']} but only {o['n_values'] ** o['n_attrs']:,} different "
+            f"images exist with --n_attrs {o['n_attrs']} --n_values {o['n_values']}"
+        )
     return o
+
 
 def _cli_paper(out, seed, options):
     extra = [f'--{k}' for k, v in options.items() if v is not None]
     if extra:
-        raise ValueError(f"--paper writes the paper's datasets (|A| = 20, |V| = 4, 64 images, 10,000 games "
-                         f"of min(|M|) = 2 and 3) and takes no {', '.join(extra)}")
+        raise ValueError(
+            f"--paper writes the paper's datasets (|A| = 20, |V| = 4, 64 images, 10,000 games "
+            f"of min(|M|) = 2 and 3) and takes no {', '.join(extra)}"
+        )
     check_int('--seed', seed)
     os.makedirs(out, exist_ok=True)
     config, files = dict(method='controlled_sampling', seed=seed), {}
@@ -461,12 +743,17 @@ def _cli_paper(out, seed, options):
         for split, (images, targets) in parts.items():
             path = os.path.join(out, f'minsym{k}_{split}.npz')
             meta = dict(config, **PAPER, split=split, requested_min_sym=k)
-            files[path] = _write_games(path, images, targets, _min_sym_array(np.full(len(targets), k)), meta)
+            files[path] = _write_games(
+                path, images, targets, _min_sym_array(np.full(len(targets), k)), meta
+            )
     return files, config
+
 
 def _cli_games(out, seed, o):
     k, n = o['min_sym'], o['n']
-    config = dict(n_attrs=o['n_attrs'], n_values=o['n_values'], n_images=o['n_images'], seed=seed)
+    config = dict(
+        n_attrs=o['n_attrs'], n_values=o['n_values'], n_images=o['n_images'], seed=seed
+    )
     shape = (o['n_attrs'], o['n_values'], o['n_images'])
     _check_size(n, o['n_images'], o['n_attrs'], o['n_values'])
     if os.path.isdir(out):
@@ -474,70 +761,142 @@ def _cli_games(out, seed, o):
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     if o.get('generate'):
         if (cost := verification_cost(k, o['n_attrs'])) > _NOTE_COST:
-            print(f"minsym_data: note: verifying each game of min(|M|) = {k} rules out up to {cost:,} sets of "
-                  f"attributes; this can take long", file=sys.stderr)
+            print(
+                f"minsym_data: note: verifying each game of min(|M|) = {k} rules out "
+                f"up to {cost:,} sets of attributes; this can take long",
+                file=sys.stderr,
+            )
         plan = generation_plan(k, *shape)
-        config.update(method='generate_games', **{f'plan_{key}': v for key, v in plan.items()})
+        config.update(
+            method='generate_games', **{f'plan_{key}': v for key, v in plan.items()}
+        )
         images, targets = generate_games(k, n, *shape, seed)
     else:
         config.update(method='controlled_sampling', n_objects=o.get('n_objects'))
         world = make_world(o.get('n_objects'), o['n_attrs'], o['n_values'], seed)
-        images, targets = controlled_sampling(world, n, (k,), o['n_images'] - 1, seed, o['max_games'])[k]
+        images, targets = controlled_sampling(
+            world, n, (k,), o['n_images'] - 1, seed, o['max_games']
+        )[k]
     meta = dict(config, requested_min_sym=k)
-    return {out: _write_games(out, images, targets, _min_sym_array(np.full(len(targets), k)), meta)}, config
+    return {
+        out: _write_games(
+            out, images, targets, _min_sym_array(np.full(len(targets), k)), meta
+        )
+    }, config
 
 # %% ../nbs/02_sampling.ipynb #75bde8e4
+def _cli_egg(files):
+    '''Each written .npz file also in EGG's text format, as .txt next to it -> {path:
+    n_games}.'''
+    written = {}
+    for path in files:
+        images, targets, _ = load_games(path)
+        txt = os.path.splitext(path)[0] + '.txt'
+        save_egg_games(txt, images, targets)
+        written[txt] = len(targets)
+    return written
+
+
 @call_parse
 def data_cli(
-    out:str=None,  # output .npz file (its folder is created); with --paper, a folder for four files
-    min_sym:int=None,          # the min(|M|) of every game (required unless --paper)
-    n:int=None,                # number of games (default 10,000)
-    generate:store_true=False, # build the games directly with generate_games instead of Algorithm 2
-    paper:store_true=False,    # the paper's datasets: min(|M|) = 2 and 3, 8,000 train and 2,000 val games each
-    n_attrs:int=None,          # attributes |A| (default 20)
-    n_values:int=None,         # values per attribute |V| (default 4)
-    n_images:int=None,         # images per game, N_d + 1 (default 64)
-    n_objects:int=None,        # size of the dataset D for Algorithm 2 (default: unbounded)
-    seed:int=0,                # random seed
-    max_games:int=None,  # Algorithm 2 gives up after drawing this many games (default 10,000,000)
+    # output .npz file (its folder is created); --paper: a folder
+    out: str = None,
+    min_sym: int = None,  # the min(|M|) of every game (required unless --paper)
+    n: int = None,  # number of games (default 10,000)
+    # build the games directly with generate_games, not Algorithm 2
+    generate: store_true = False,
+    # the paper's datasets: min(|M|) = 2 and 3, 8,000 + 2,000 games
+    paper: store_true = False,
+    # also write each file in EGG's discrimination-game text format
+    egg: store_true = False,
+    n_attrs: int = None,  # attributes |A| (default 20)
+    n_values: int = None,  # values per attribute |V| (default 4)
+    n_images: int = None,  # images per game, N_d + 1 (default 64)
+    # size of the dataset D for Algorithm 2 (default: unbounded)
+    n_objects: int = None,
+    seed: int = 0,  # random seed
+    # Algorithm 2 gives up after this many games (default 10**7)
+    max_games: int = None,
 ):
-    "Build Lewis games of a given min(|M|) and save them as .npz files that `minsym.data.load_games` reads."
+    '''Build Lewis games of a given min(|M|) and save them as .npz files (`load_games`
+    reads them).'''
     start = time.perf_counter()
-    options = dict(min_sym=min_sym, n=n, generate=generate or None, n_attrs=n_attrs, n_values=n_values,
-                   n_images=n_images, n_objects=n_objects, max_games=max_games)
+    options = dict(
+        min_sym=min_sym,
+        n=n,
+        generate=generate or None,
+        n_attrs=n_attrs,
+        n_values=n_values,
+        n_images=n_images,
+        n_objects=n_objects,
+        max_games=max_games,
+    )
     with cli_errors('minsym_data', (ValueError, SamplingError)):
         if out is None:
-            raise ValueError("give --out: the .npz file to write (with --paper, a folder)")
+            raise ValueError(
+                "give --out: the .npz file to write (with --paper, a folder)"
+            )
         if paper:
             files, config = _cli_paper(out, seed, options)
         else:
             files, config = _cli_games(out, seed, _cli_check(options, seed))
-    _summary(files, config, time.perf_counter() - start)
+        egg_files = _cli_egg(files) if egg else {}
+    _summary(files, config, time.perf_counter() - start, egg_files)
 
 # %% ../nbs/02_sampling.ipynb #d7733a7b
-def benchmark_data(seed=0, n_ref_games=300, repeats=3, generate_ks=range(1, 9), n_generate=1000):
-    "CPU seconds to build both paper datasets, the reference's (estimated) seconds for the same draws, and generate_games' rates."
+def benchmark_data(
+    seed=0, n_ref_games=300, repeats=3, generate_ks=range(1, 9), n_generate=1000
+):
+    '''CPU seconds to build both paper datasets, the reference's (estimated) seconds for
+    the same draws, and generate_games' rates.'''
     world = make_world(None, PAPER['n_attrs'], PAPER['n_values'])
+
     def build():
         with progress(enabled=False) as bar:
-            return _collect(world, PAPER['n_per_bin'], PAPER['bins'], PAPER['n_images'], seed, 10**7, bar)
+            return _collect(
+                world,
+                PAPER['n_per_bin'],
+                PAPER['bins'],
+                PAPER['n_images'],
+                seed,
+                10**7,
+                bar,
+            )
+
     images, targets = sample_games(world, n_ref_games, PAPER['n_images'], seed)
-    records = [[as_record(g) for g in game] for game in images]               # A.2's own input format
+    # A.2's own input format
+    records = [[as_record(g) for g in game] for game in images]
+
     def reference():
         return [solve_min_sym_reference(g[t], g) for g, t in zip(records, targets)]
+
     with one_core() as pinned:
         timed = [cpu_time(build) for _ in range(repeats)]
         t_ref, ref = cpu_time(reference)
         for k in generate_ks:
             generation_plan(k)  # pilots are not timed
-        t_gen = {k: cpu_time(lambda: generate_games(k, n_generate, seed=seed))[0] for k in generate_ks}
+        t_gen = {
+            k: cpu_time(lambda: generate_games(k, n_generate, seed=seed))[0]
+            for k in generate_ks
+        }
     t_build, drawn = min(t for t, _ in timed), timed[0][1][1]
     t_ref_all = t_ref / n_ref_games * drawn
-    return dict(seed=seed, **{k: v for k, v in PAPER.items() if k != 'bins'}, bins=list(PAPER['bins']),
-                games_drawn=drawn, repeats=repeats, clock='process CPU time on one core; build: best of repeats',
-                build_s=t_build, reference_s_estimated=t_ref_all, reference_games_timed=n_ref_games,
-                reference_games_per_s=n_ref_games / t_ref, ratio=t_ref_all / t_build,
-                agree=ref == solve_min_sym_batch(images, targets).tolist(), n_generate=n_generate,
-                generate_games_per_s={str(k): n_generate / t for k, t in t_gen.items()},
-                generate_plan={str(k): generation_plan(k) for k in generate_ks}, pinned_to_one_core=pinned,
-                **provenance())
+    return dict(
+        seed=seed,
+        **{k: v for k, v in PAPER.items() if k != 'bins'},
+        bins=list(PAPER['bins']),
+        games_drawn=drawn,
+        repeats=repeats,
+        clock='process CPU time on one core; build: best of repeats',
+        build_s=t_build,
+        reference_s_estimated=t_ref_all,
+        reference_games_timed=n_ref_games,
+        reference_games_per_s=n_ref_games / t_ref,
+        ratio=t_ref_all / t_build,
+        agree=ref == solve_min_sym_batch(images, targets).tolist(),
+        n_generate=n_generate,
+        generate_games_per_s={str(k): n_generate / t for k, t in t_gen.items()},
+        generate_plan={str(k): generation_plan(k) for k in generate_ks},
+        pinned_to_one_core=pinned,
+        **provenance()
+    )

@@ -4,13 +4,15 @@
 
 # %% auto #0
 __all__ = ['attribute_combinations', 'is_unique_combination', 'as_record', 'solve_min_sym_reference', 'check_images',
-           'check_targets', 'match_masks', 'solve_min_sym', 'min_sym_witness', 'solve_min_sym_batch', 'benchmark_sms']
+           'check_targets', 'match_masks', 'min_sym_plain', 'solve_min_sym', 'min_sym_witness', 'solve_min_sym_batch',
+           'draw_game', 'benchmark_sms']
 
 # %% ../nbs/01_sms.ipynb #496da49f
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import chain, combinations, islice
 from math import comb
+from operator import and_
 
 import numpy as np
 
@@ -23,7 +25,8 @@ def attribute_combinations(image):
     return chain.from_iterable(combinations(attrs, r) for r in range(1, len(attrs) + 1))
 
 def is_unique_combination(combination, distracting_images):
-    "Tests if the combination of the target's attributes matches no distracting image (i.e. is unique)"
+    '''Tests if the combination of the target's attributes matches no distracting image
+    (i.e. is unique)'''
     for image in distracting_images:
         match = all(image.get(key) == value for key, value in combination)
         if match:
@@ -32,15 +35,21 @@ def is_unique_combination(combination, distracting_images):
 
 # %% ../nbs/01_sms.ipynb #3b3e922e
 def as_record(image):
-    "An image as the attribute->value mapping Appendix A.2 expects; a sequence is keyed by position."
+    '''An image as the attribute->value mapping Appendix A.2 expects; a sequence is
+    keyed by position.'''
     if isinstance(image, Mapping):
         return image
     return dict(enumerate(np.asarray(image).tolist()))
 
+
 def solve_min_sym_reference(target_image, all_images):
-    "Appendix A.2 as printed: min(|M|) of the target among `all_images` (mappings or sequences), by brute force."
-    target_image, all_images = as_record(target_image), [as_record(img) for img in all_images]
-    distracting_images = [img for img in all_images if img != target_image]  # Exclude target
+    '''Appendix A.2 as printed: min(|M|) of the target among `all_images` (mappings or
+    sequences), by brute force.'''
+    target_image, all_images = as_record(target_image), [
+        as_record(img) for img in all_images
+    ]
+    # Exclude target
+    distracting_images = [img for img in all_images if img != target_image]
     for combination in attribute_combinations(target_image):
         if is_unique_combination(combination, distracting_images):
             return len(combination)
@@ -48,23 +57,58 @@ def solve_min_sym_reference(target_image, all_images):
 
 # %% ../nbs/01_sms.ipynb #d28efdef
 def _int_array(x, name, ndim, layout):
-    try: a = np.asarray(x)
-    except ValueError: raise ValueError(f"{name} must be a rectangular integer array {layout}; got a ragged sequence") from None
-    if a.dtype == object: raise ValueError(f"{name} must be a rectangular integer array {layout}; got a ragged or non-numeric sequence")
-    if a.ndim != ndim: raise ValueError(f"{name} must be a {ndim}-d integer array {layout}; got shape {a.shape}")
-    if a.dtype.kind == 'b': a = a.astype(np.uint8)
+    try:
+        a = np.asarray(x)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be a rectangular integer array {layout}; "
+            f"got a ragged sequence"
+        ) from None
+    if a.dtype == object:
+        raise ValueError(
+            f"{name} must be a rectangular integer array {layout}; "
+            f"got a ragged or non-numeric sequence"
+        )
+    if a.ndim != ndim:
+        raise ValueError(
+            f"{name} must be a {ndim}-d integer array {layout}; got shape {a.shape}"
+        )
+    if a.dtype.kind == 'b':
+        a = a.astype(np.uint8)
     if a.dtype.kind not in 'iu':
-        raise ValueError(f"{name} must hold integers {layout}; got dtype {a.dtype} (cast with .astype(int) if the values are whole numbers)")
+        raise ValueError(
+            f"{name} must hold integers {layout}; got dtype {a.dtype} "
+            f"(cast with .astype(int) if the values are whole numbers)"
+        )
     return a
 
-def _negative(lo): return f"images holds a negative attribute value ({lo}); values must be 0, 1, ..., n_values - 1"
+
+def _negative(lo):
+    return (f"images holds a negative attribute value ({lo}); "
+            f"values must be 0, 1, ..., n_values - 1")
+
 
 def check_images(images, batch, values=True):
-    "`images` as an integer array (n_images, n_attrs), or (n_games, n_images, n_attrs) if `batch`."
-    a = _int_array(images, 'images', 3 if batch else 2, '(n_games, n_images, n_attrs)' if batch else '(n_images, n_attrs)')
-    if a.shape[-2] == 0: raise ValueError(f"images has zero images (shape {a.shape}); a game needs at least its target image")
-    if a.shape[-1] == 0: raise ValueError(f"images has zero attributes (shape {a.shape}); a game needs at least one attribute")
-    if values and a.size and a.min() < 0: raise ValueError(_negative(a.min()))
+    '''`images` as an integer array (n_images, n_attrs), or (n_games, n_images, n_attrs)
+    if `batch`.'''
+    a = _int_array(
+        images,
+        'images',
+        3 if batch else 2,
+        '(n_games, n_images, n_attrs)' if batch else '(n_images, n_attrs)',
+    )
+    if a.shape[-2] == 0:
+        raise ValueError(
+            f"images has zero images (shape {a.shape}); "
+            f"a game needs at least its target image"
+        )
+    if a.shape[-1] == 0:
+        raise ValueError(
+            f"images has zero attributes (shape {a.shape}); "
+            f"a game needs at least one attribute"
+        )
+    if values and a.size and a.min() < 0:
+        raise ValueError(_negative(a.min()))
     return a
 
 # %% ../nbs/01_sms.ipynb #aac476dc
@@ -72,72 +116,141 @@ def _check_target(target, n_images):
     if not is_int(target):
         raise ValueError(f"target must be an integer image index; got {target!r}")
     if not 0 <= target < n_images:
-        raise ValueError(f"target {target} is out of range for a game of {n_images} images "
-                         f"(valid: 0 to {n_images - 1})")
+        raise ValueError(
+            f"target {target} is out of range for a game of {n_images} images "
+            f"(valid: 0 to {n_images - 1})"
+        )
     return int(target)
+
 
 def check_targets(targets, images):
     "`targets` as an integer array (n_games,), one image index per game of `images`."
     t = _int_array(targets, 'targets', 1, '(n_games,)')
     if t.shape[0] != images.shape[0]:
-        raise ValueError(f"targets has {t.shape[0]} entries but images holds {images.shape[0]} games; "
-                         f"give one target per game")
+        raise ValueError(
+            f"targets has {t.shape[0]} entries but images holds "
+            f"{images.shape[0]} games; give one target per game"
+        )
     n = images.shape[1]
     if t.size and (t.min() < 0 or t.max() >= n):
-        raise ValueError(f"targets must be image indices from 0 to {n - 1}; "
-                         f"got values from {t.min()} to {t.max()}")
+        raise ValueError(
+            f"targets must be image indices from 0 to {n - 1}; "
+            f"got values from {t.min()} to {t.max()}"
+        )
     return t
 
 # %% ../nbs/01_sms.ipynb #65c3d93a
 def _match_masks(images, targets):
-    "(g, n_attrs, n_words) uint64: bit n set iff image n is a distractor equal to the target on that attribute."
+    '''(g, n_attrs, n_words) uint64: bit n set iff image n is a distractor equal to the
+    target on that attribute.'''
     g, n, n_attrs = images.shape
     n_words = -(-n // 64)
-    target_values = images[np.arange(g), targets]                                   # (g, n_attrs)
+    # (g, n_attrs)
+    target_values = images[np.arange(g), targets]
     differs = np.zeros((g, n_attrs, 64 * n_words), bool)
-    np.not_equal(images.transpose(0, 2, 1), target_values[:, :, None], out=differs[:, :, :n])
-    hits = np.packbits(differs, axis=-1, bitorder='little').view('<u8')           # bit n: image n differs on a
-    distractors = np.bitwise_or.reduce(hits, axis=1, keepdims=True)                 # differs somewhere: not a copy
+    np.not_equal(
+        images.transpose(0, 2, 1), target_values[:, :, None], out=differs[:, :, :n]
+    )
+    # bit n: image n differs on a
+    hits = np.packbits(differs, axis=-1, bitorder='little').view('<u8')
+    # differs somewhere: not a copy
+    distractors = np.bitwise_or.reduce(hits, axis=1, keepdims=True)
     return distractors & ~hits
 
+
 def match_masks(images, targets):
-    "Per game and attribute, the distractors that match the target there: (n_games, n_attrs, n_words) uint64 bit masks."
+    '''Per game and attribute, the distractors that match the target there: (n_games,
+    n_attrs, n_words) uint64 bit masks.'''
     images = check_images(images, batch=True)
     return _match_masks(images, check_targets(targets, images))
 
+# %% ../nbs/01_sms.ipynb #f0677b50
+def min_sym_plain(images, target):
+    '''min(|M|) of one game and its witness by the plain bit-mask search -> (k,
+    attribute indices).'''
+    images = check_images(images, batch=False)
+    target = _check_target(target, images.shape[0])
+    differs = images != images[target]                  # (n_images, n_attrs)
+    distractors = differs.any(1)                        # copies of the target drop out
+    n_attrs = images.shape[1]
+    match = [sum(1 << int(n) for n in np.flatnonzero(distractors & ~differs[:, a]))
+             # match(a), one Python int per attribute
+             for a in range(n_attrs)]
+    for k in range(1, n_attrs + 1):
+        for attrs in combinations(range(n_attrs), k):   # the reference's order
+            if reduce(and_, (match[a] for a in attrs)) == 0:   # no distractor survives
+                return k, attrs
+
 # %% ../nbs/01_sms.ipynb #5a031d0b
-def _is_zero(words): return words[..., 0] == 0 if words.shape[-1] == 1 else ~words.any(-1)
+def _is_zero(words):
+    return words[..., 0] == 0 if words.shape[-1] == 1 else ~words.any(-1)
+
 
 def _has_zero(words, axis=1):
-    "Whether some combination along `axis` of a (..., n_words) array of ANDs is all zero."
-    return words[..., 0].min(axis) == 0 if words.shape[-1] == 1 else _is_zero(words).any(axis)
+    '''Whether some combination along `axis` of a (..., n_words) array of ANDs is all
+    zero.'''
+    return (
+        words[..., 0].min(axis) == 0
+        if words.shape[-1] == 1
+        else _is_zero(words).any(axis)
+    )
+
 
 @lru_cache(None)
-def _combos(n_attrs, k): return np.array(list(combinations(range(n_attrs), k)), np.intp).reshape(-1, k)
+def _combos(n_attrs, k):
+    return np.array(list(combinations(range(n_attrs), k)), np.intp).reshape(-1, k)
+
 
 @lru_cache(None)
 def _runs(n_attrs, k):
-    "(b, start, size) per first attribute b: the k-sets that start with b fill ranks start:start + size."
+    '''(b, start, size) per first attribute b: the k-sets that start with b fill ranks
+    start:start + size.'''
     out, start = [], 0
     for b in range(n_attrs - k + 1):
-        size = comb(n_attrs - 1 - b, k - 1); out.append((b, start, size)); start += size
+        size = comb(n_attrs - 1 - b, k - 1)
+        out.append((b, start, size))
+        start += size
     return tuple(out)
 
+
 def _fill(out, prev, m, k, lo, hi):
-    "Ranks lo:hi of level k into `out` (g, comb(n_attrs, k), n_words): each run is match(b) & the last sets of `prev`."
+    '''Ranks lo:hi of level k into `out` (g, comb(n_attrs, k), n_words): each run is
+    match(b) & the last sets of `prev`.'''
     end = prev.shape[1]
     for b, start, size in _runs(m.shape[1], k):
-        if start >= hi: return
+        if start >= hi:
+            return
         s, e = max(lo, start), min(hi, start + size)
-        if s < e: np.bitwise_and(prev[:, end - size + s - start:end - size + e - start], m[:, b, None], out=out[:, s:e])
+        if s < e:
+            np.bitwise_and(
+                prev[:, end - size + s - start : end - size + e - start],
+                m[:, b, None],
+                out=out[:, s:e],
+            )
+
+# %% ../nbs/01_sms.ipynb #18e342cf
+def _unrank(n_attrs, k, rank):
+    "The `rank`-th k-combination of range(n_attrs) in lexicographic order."
+    out, a = [], 0
+    for pos in range(k):
+        while (n := comb(n_attrs - 1 - a, k - 1 - pos)) <= rank:
+            rank, a = rank - n, a + 1
+        out.append(a)
+        a += 1
+    return tuple(out)
 
 # %% ../nbs/01_sms.ipynb #c83a81ec
-_MAX_CACHED, _MAX_WORDS = 1 << 20, 1 << 21   # defaults: combinations kept per (n_attrs, k); words per block
-_LEVEL_WORDS = 1 << 19                         # default words in a group's level array (4 MiB): best on one core
+# defaults: combinations kept per (n_attrs, k); words per block
+_MAX_CACHED, _MAX_WORDS = 1 << 20, 1 << 21
+# default words in a group's level array (4 MiB): best on one core
+_LEVEL_WORDS = 1 << 19
 
-def _combination_blocks(n_attrs, k, n_games, n_words, first=64, max_words=_MAX_WORDS,
-                        max_cached=_MAX_CACHED):
-    "The k-combinations of range(n_attrs) in lexicographic order, as (start, (b, k) array) blocks of doubling size."
+
+def _combination_blocks(
+    n_attrs, k, n_games, n_words, first=64, max_words=_MAX_WORDS, max_cached=_MAX_CACHED
+):
+    '''The k-combinations of range(n_attrs) in lexicographic order, as (start, (b, k)
+    array) blocks of doubling size.'''
     cached = comb(n_attrs, k) <= max_cached
     if cached:
         every = _combos(n_attrs, k)
@@ -147,9 +260,10 @@ def _combination_blocks(n_attrs, k, n_games, n_words, first=64, max_words=_MAX_W
     while True:
         size = max(1, min(size, max_words // max(1, n_games * n_words)))
         if cached:
-            block = every[start:start + size]
+            block = every[start : start + size]
         else:
-            flat = np.fromiter(chain.from_iterable(islice(it, size)), np.intp)   # no list of tuples
+            # no list of tuples
+            flat = np.fromiter(chain.from_iterable(islice(it, size)), np.intp)
             block = flat.reshape(-1, k)
         if not len(block):
             return
@@ -158,168 +272,319 @@ def _combination_blocks(n_attrs, k, n_games, n_words, first=64, max_words=_MAX_W
 
 # %% ../nbs/01_sms.ipynb #49cf4fd7
 class _Pool:
-    "Reusable flat buffers for level arrays, so that a batch touches fresh memory only once."
-    def __init__(self, words): self.words, self.free = words, []
+    '''Reusable flat buffers for level arrays, so that a batch touches fresh memory only
+    once.'''
+
+    def __init__(self, words):
+        self.words, self.free = words, []
+
     def take(self, shape):
         size = int(np.prod(shape))
         fits = [i for i, b in enumerate(self.free) if b.size >= size]
-        if fits: buf = self.free.pop(min(fits, key=lambda i: self.free[i].size))
-        else:                                                           # a power of two up to `words`: pages are
-            if self.free: self.free.pop(max(range(len(self.free)), key=lambda i: self.free[i].size))   # touched on use
-            buf = np.empty(max(size, min(self.words, 1 << (size - 1).bit_length())), np.uint64)
+        if fits:
+            buf = self.free.pop(min(fits, key=lambda i: self.free[i].size))
+        # a power of two up to `words`: pages are
+        else:
+            # touched on use
+            if self.free:
+                self.free.pop(
+                    max(range(len(self.free)), key=lambda i: self.free[i].size)
+                )
+            buf = np.empty(
+                max(size, min(self.words, 1 << (size - 1).bit_length())), np.uint64
+            )
         return buf, buf[:size].reshape(shape)
+
     def give(self, buf):
-        if buf is not None: self.free.append(buf)
+        if buf is not None:
+            self.free.append(buf)
+
 
 def _compact(pool, buf, a, keep, upto=None):
-    "Rows `keep` of `a` (ranks :upto) in a new pool buffer; `buf`, which held `a`, goes back."
+    '''Rows `keep` of `a` (ranks :upto) in a new pool buffer; `buf`, which held `a`,
+    goes back.'''
     nbuf, na = pool.take((len(keep),) + a.shape[1:])
     np.take(a[:, :upto], keep, axis=0, out=na[:, :upto], mode='clip')
     pool.give(buf)
     return nbuf, na
 
+
 def _solve_blocks(match, ks, ranks, active, k0, max_words=_MAX_WORDS):
-    "Levels k0, k0 + 1, ... for games `active`, each combination ANDed from its k masks, in blocks."
+    '''Levels k0, k0 + 1, ... for games `active`, each combination ANDed from its k
+    masks, in blocks.'''
     n_attrs, n_words = match.shape[1:]
-    for k in range(k0, n_attrs + 1):                                    # k = n_attrs always works
-        for start, block in _combination_blocks(n_attrs, k, len(active), n_words, max_words=max_words):
-            if not active.size: return
+    # k = n_attrs always works
+    for k in range(k0, n_attrs + 1):
+        for start, block in _combination_blocks(
+            n_attrs, k, len(active), n_words, max_words=max_words
+        ):
+            if not active.size:
+                return
             m = match[active]
             both = m[:, block[:, 0]]
-            for i in range(1, k): both &= m[:, block[:, i]]
-            unique = _is_zero(both)                                     # (g, b)
+            for i in range(1, k):
+                both &= m[:, block[:, i]]
+            unique = _is_zero(both)  # (g, b)
             ok = unique.any(1)
             ks[active[ok]], ranks[active[ok]] = k, start + unique[ok].argmax(1)
             active = active[~ok]
 
 # %% ../nbs/01_sms.ipynb #d5012ba7
-def _solve_levels(match, m, prev, buf, k, idx, ks, ranks, pool, live, max_words=_MAX_WORDS):
-    "Levels k, k + 1, ... for games idx (masks m), each level one AND per combination from the previous one, `prev`."
+def _solve_levels(
+    match, m, prev, buf, k, idx, ks, ranks, pool, live, max_words=_MAX_WORDS
+):
+    '''Levels k, k + 1, ... for games idx (masks m), each level one AND per combination
+    from the previous one, `prev`.'''
     rows, n_attrs, n_words = m.shape
     while k <= n_attrs:
         top = comb(n_attrs, k)
-        if top * n_words > max_words:                                   # one game's level is too large
+        # one game's level is too large
+        if top * n_words > max_words:
             pool.give(buf)
             return _solve_blocks(match, ks, ranks, idx[live], k, max_words)
         fit = max(1, pool.words // (top * n_words))
-        if rows > fit:                                                  # split the group, each part to the end
+        # split the group, each part to the end
+        if rows > fit:
             if live.sum() <= rows // 2:
                 keep = np.flatnonzero(live)
                 buf, prev = _compact(pool, buf, prev, keep)
-                m, idx, rows, live = m[keep], idx[keep], len(keep), np.ones(len(keep), bool)
+                m, idx, rows, live = (
+                    m[keep],
+                    idx[keep],
+                    len(keep),
+                    np.ones(len(keep), bool),
+                )
             if rows > fit:
                 for s in range(0, rows, fit):
                     part = slice(s, s + fit)
-                    _solve_levels(match, m[part], prev[part], None, k, idx[part], ks, ranks, pool,
-                                  live[part].copy(), max_words)
+                    _solve_levels(
+                        match,
+                        m[part],
+                        prev[part],
+                        None,
+                        k,
+                        idx[part],
+                        ks,
+                        ranks,
+                        pool,
+                        live[part].copy(),
+                        max_words,
+                    )
                 return pool.give(buf)
         out_buf, out = pool.take((rows, top, n_words))
         lo, step = 0, 64
-        while lo < top:                                                 # chunks of 64, 128, ... combinations
+        # chunks of 64, 128, ... combinations
+        while lo < top:
             hi = min(top, lo + step)
             _fill(out, prev, m, k, lo, hi)
             found = np.flatnonzero(_has_zero(out[:, lo:hi]) & live)
-            ks[idx[found]], ranks[idx[found]] = k, lo + _is_zero(out[found, lo:hi]).argmax(1)
+            ks[idx[found]], ranks[idx[found]] = k, lo + _is_zero(
+                out[found, lo:hi]
+            ).argmax(1)
             live[found] = False
-            if live.sum() <= rows // 2:                                 # half the group has left: drop them
-                if not live.any(): pool.give(buf); pool.give(out_buf); return
+            # half the group has left: drop them
+            if live.sum() <= rows // 2:
+                if not live.any():
+                    pool.give(buf)
+                    pool.give(out_buf)
+                    return
                 keep = np.flatnonzero(live)
                 buf, prev = _compact(pool, buf, prev, keep)
                 out_buf, out = _compact(pool, out_buf, out, keep, hi)
-                m, idx, rows, live = m[keep], idx[keep], len(keep), np.ones(len(keep), bool)
+                m, idx, rows, live = (
+                    m[keep],
+                    idx[keep],
+                    len(keep),
+                    np.ones(len(keep), bool),
+                )
             lo, step = hi, 2 * step
         pool.give(buf)
         buf, prev, k = out_buf, out, k + 1
 
 # %% ../nbs/01_sms.ipynb #23ef8654
 def _solve_masks(match, pool=None, max_words=_MAX_WORDS):
-    "min(|M|) and the lexicographic rank of the first unique combination of that size, per game: two (g,) arrays."
+    '''min(|M|) and the lexicographic rank of the first unique combination of that size,
+    per game: two (g,) arrays.'''
     g, n_attrs, n_words = match.shape
     pool = pool or _Pool(_LEVEL_WORDS)
     ks, ranks = np.zeros(g, np.int64), np.zeros(g, np.int64)
-    unique = _is_zero(match)                                            # (g, n_attrs): k = 1
+    # (g, n_attrs): k = 1
+    unique = _is_zero(match)
     ok = unique.any(1)
     ks[ok], ranks[ok] = 1, unique[ok].argmax(1)
-    active = np.flatnonzero(~ok)                                        # with one attribute, k = 1 always works
-    if not active.size: return ks, ranks
-    if comb(n_attrs, 2) * len(active) * n_words > max_words:  # pairs too large to hold: blocks
+    # with one attribute, k = 1 always works
+    active = np.flatnonzero(~ok)
+    if not active.size:
+        return ks, ranks
+    # pairs too large to hold: blocks
+    if comb(n_attrs, 2) * len(active) * n_words > max_words:
         _solve_blocks(match, ks, ranks, active, 2, max_words)
         return ks, ranks
-    mbuf, mt = pool.take((n_attrs, len(active), n_words))               # k = 2, pairs-major: long contiguous ANDs
+    # k = 2, pairs-major: long contiguous ANDs
+    mbuf, mt = pool.take((n_attrs, len(active), n_words))
     np.copyto(mt, (match if active.size == g else match[active]).transpose(1, 0, 2))
     pbuf, pairs = pool.take((comb(n_attrs, 2), len(active), n_words))
-    for b, start, size in _runs(n_attrs, 2): np.bitwise_and(mt[b + 1:], mt[b], out=pairs[start:start + size])
+    for b, start, size in _runs(n_attrs, 2):
+        np.bitwise_and(mt[b + 1 :], mt[b], out=pairs[start : start + size])
     pool.give(mbuf)
     ok = _has_zero(pairs, axis=0)
     found = np.flatnonzero(ok)
     ks[active[found]], ranks[active[found]] = 2, _is_zero(pairs[:, found]).argmax(0)
     keep = np.flatnonzero(~ok)
-    if keep.size:                                                       # k >= 3: games-major, from the pairs
+    # k >= 3: games-major, from the pairs
+    if keep.size:
         shape = (keep.size, comb(n_attrs, 2), n_words)
-        buf, prev = pool.take(shape) if np.prod(shape) <= pool.words else (None, np.empty(shape, np.uint64))
+        buf, prev = (
+            pool.take(shape)
+            if np.prod(shape) <= pool.words
+            else (None, np.empty(shape, np.uint64))
+        )
         np.copyto(prev, pairs[:, keep].transpose(1, 0, 2))
         pool.give(pbuf)
-        _solve_levels(match, match[active[keep]], prev, buf, 3, active[keep], ks, ranks, pool,
-                      np.ones(keep.size, bool), max_words)
-    else: pool.give(pbuf)
+        _solve_levels(
+            match,
+            match[active[keep]],
+            prev,
+            buf,
+            3,
+            active[keep],
+            ks,
+            ranks,
+            pool,
+            np.ones(keep.size, bool),
+            max_words,
+        )
+    else:
+        pool.give(pbuf)
     return ks, ranks
 
-# %% ../nbs/01_sms.ipynb #18e342cf
-def _unrank(n_attrs, k, rank):
-    "The `rank`-th k-combination of range(n_attrs) in lexicographic order."
-    out, a = [], 0
-    for pos in range(k):
-        while (n := comb(n_attrs - 1 - a, k - 1 - pos)) <= rank: rank, a = rank - n, a + 1
-        out.append(a); a += 1
-    return tuple(out)
+# %% ../nbs/01_sms.ipynb #197a7521
+def _game_chunk(n_images, n_attrs, itemsize, max_words):
+    '''Games per chunk of images (they fit in 1 MiB of cache) and per call of the solver
+    (pairs fit in max_words).'''
+    n_words = -(-n_images // 64)
+    by_cache = (1 << 20) // (n_images * n_attrs * itemsize)
+    by_pairs = max_words // (n_attrs * max(n_attrs, 64) * n_words)
+    return int(max(1, min(by_cache, by_pairs))), int(max(1, by_pairs))
 
 # %% ../nbs/01_sms.ipynb #39ed7886
 def solve_min_sym(images, target):
-    "min(|M|) of one game: `images` (n_images, n_attrs) integer attribute values, `target` the target's index."
+    '''min(|M|) of one game: `images` (n_images, n_attrs) integer attribute values,
+    `target` the target's index.'''
     images = check_images(images, batch=False)
     target = _check_target(target, images.shape[0])
     return int(_solve_masks(_match_masks(images[None], np.array([target])))[0][0])
 
 def min_sym_witness(images, target):
-    "A minimum unique set of attribute indices: the first the reference meets (fewest, then lexicographic)."
+    '''A minimum unique set of attribute indices: the first the reference meets (fewest,
+    then lexicographic).'''
     images = check_images(images, batch=False)
     target = _check_target(target, images.shape[0])
     k, rank = _solve_masks(_match_masks(images[None], np.array([target])))
     return _unrank(images.shape[1], int(k[0]), int(rank[0]))
 
 # %% ../nbs/01_sms.ipynb #30b18bbc
-def _game_chunk(n_images, n_attrs, itemsize, max_words):
-    "Games per chunk of images (they fit in 1 MiB of cache) and per call of the solver (pairs fit in max_words)."
-    n_words = -(-n_images // 64)
-    by_cache = (1 << 20) // (n_images * n_attrs * itemsize)
-    by_pairs = max_words // (n_attrs * max(n_attrs, 64) * n_words)
-    return int(max(1, min(by_cache, by_pairs))), int(max(1, by_pairs))
-
-def solve_min_sym_batch(images, targets, level_words=_LEVEL_WORDS, max_words=_MAX_WORDS):
-    '''min(|M|) of every game: `images` (n_games, n_images, n_attrs), `targets` (n_games,) -> (n_games,) int64.
-    A game with min(|M|) = k costs at most sum(comb(n_attrs, j) for j <= k) ANDs per 64 images: 2**n_attrs at worst.
-    Memory: level arrays of `level_words` 64-bit words per group of games, blocks of `max_words` beyond.'''
-    images = check_images(images, batch=True, values=False)    # values are checked chunk by chunk, in cache
+def solve_min_sym_batch(
+    images, targets, level_words=_LEVEL_WORDS, max_words=_MAX_WORDS
+):
+    '''min(|M|) of every game: `images` (n_games, n_images, n_attrs), `targets`
+    (n_games,) -> (n_games,) int64. A game with min(|M|) = k costs at most
+    sum(comb(n_attrs, j) for j <= k) ANDs per 64 images: 2**n_attrs at worst. Memory:
+    level arrays of `level_words` words per group, blocks of `max_words` beyond.'''
+    # values are checked chunk by chunk, in cache
+    images = check_images(images, batch=True, values=False)
     targets = check_targets(targets, images)
     n_games, n_images, n_attrs = images.shape
-    out, pool = np.empty(n_games, np.int64), _Pool(level_words)        # one pool of level buffers for the batch
+    # one pool of level buffers for the batch
+    out, pool = np.empty(n_games, np.int64), _Pool(level_words)
     step, group = _game_chunk(n_images, n_attrs, images.dtype.itemsize, max_words)
     for g in range(0, n_games, group):  # masks chunk by chunk, a group at once
         masks = []
         for s in range(g, min(n_games, g + group), step):
-            part = images[s:min(s + step, g + group)]
+            part = images[s : min(s + step, g + group)]
             lo, hi = part.min(), part.max()
             if lo < 0:
                 raise ValueError(_negative(lo))
             if hi < 256 and part.dtype.itemsize > 1:
                 part = part.astype(np.uint8)  # narrower values compare faster
-            masks.append(_match_masks(part, targets[s:s + len(part)]))
-        out[g:g + group] = _solve_masks(np.concatenate(masks), pool, max_words)[0]
+            masks.append(_match_masks(part, targets[s : s + len(part)]))
+        out[g : g + group] = _solve_masks(np.concatenate(masks), pool, max_words)[0]
     return out
+
+# %% ../nbs/01_sms.ipynb #c020ee88
+def _value_label(value_names, a, v):
+    "The word for value `v` of attribute `a`, or `a<attribute>=<value>`."
+    return str(value_names[a][v]) if value_names is not None else f'a{a + 1}={v}'
+
+def draw_game(images, target, ax=None, attr_names=None, value_names=None,
+              highlight=True, title=None, legend=True):
+    '''Draw one game, a column per image and a row per attribute, the message outlined
+    (`highlight`: True for `min_sym_witness`, attribute indices, or None) -> Axes.'''
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch, Rectangle
+    images = check_images(images, batch=False)
+    target = _check_target(target, images.shape[0])
+    n_images, n_attrs = images.shape
+    if highlight is True:
+        message = min_sym_witness(images, target)
+    else:
+        message = tuple(highlight or ())
+    small = n_images <= 16 and n_attrs <= 12             # room to write the values
+    if ax is None:
+        cell = 1.0 if small else 0.16
+        size = (3.2 + cell * n_images, 1.3 + cell * (0.7 if small else 0.8) * n_attrs)
+        ax = plt.subplots(figsize=size)[1]
+    palette = plt.get_cmap('Pastel1' if images.max() < 9 else 'tab20')
+    ax.imshow(palette(images.T % palette.N), aspect='auto', interpolation='nearest')
+    if small:
+        for n in range(n_images):
+            for a in range(n_attrs):
+                v = images[n, a]
+                word = v if value_names is None else value_names[a][v]
+                ax.text(n, a, str(word), ha='center', va='center', fontsize=8)
+    frame = dict(fill=False, lw=2.5 if small else 1.2)
+    ax.add_patch(Rectangle((target - 0.5, -0.5), 1, n_attrs, fill=False, lw=2.5))
+    for a in message:
+        ax.add_patch(Rectangle((target - 0.5, a - 0.5), 1, 1, ec='red', **frame))
+        for n in np.flatnonzero(images[:, a] == images[target, a]):
+            if n != target:                              # a distractor fits this symbol
+                box = Rectangle((n - 0.4, a - 0.4), 0.8, 0.8, ec='darkorange', **frame)
+                ax.add_patch(box)
+    if message:
+        fits = (images[:, list(message)] == images[target, list(message)]).sum(1)
+        for n in np.flatnonzero(fits):
+            if n != target:
+                ax.text(n, -0.6, f'{fits[n]}/{len(message)}', ha='center', va='bottom',
+                        fontsize=8 if small else 5, color='darkorange')
+    ax.set_xticks(range(0, n_images, 1 if n_images <= 16 else 8))
+    ax.set_yticks(range(n_attrs))
+    if attr_names is None:
+        attr_names = [f'$a_{{{a + 1}}}$' for a in range(n_attrs)]
+    ax.set_yticklabels(attr_names, fontsize=9 if n_attrs <= 20 else 6)
+    for a in message:
+        ax.get_yticklabels()[a].set(color='red', fontweight='bold')
+    ax.set_xlabel(f'image (the target, framed, is image {target})')
+    ax.set_ylabel('attribute')
+    if title is None and message:
+        words = ' '.join(_value_label(value_names, a, images[target, a])
+                         for a in message)
+        title = f'"{words}"'
+        if highlight is True:
+            title = f'min(|M|) = {len(message)}: {title}'
+    ax.set_title(title or '', fontsize=10, pad=16)
+    handles = [Patch(fill=False, ec='black', lw=2, label='target'),
+               Patch(fill=False, ec='red', lw=2, label="message: the target's values"),
+               Patch(fill=False, ec='darkorange', lw=2,
+                     label='distractor fits a symbol\n(above: symbols fitted)')]
+    if legend:
+        ax.legend(handles=handles[:1 + 2 * bool(message)], loc='upper left', fontsize=7,
+                  bbox_to_anchor=(1.01, 1), frameon=False)
+    return ax
 
 # %% ../nbs/01_sms.ipynb #60cfc789
 def _op_rate(op, dtype, n=1 << 15, repeats=200):
-    "Elements per second numpy's `op` handles on two arrays of `dtype` that fit in cache."
+    '''Elements per second numpy's `op` handles on two arrays of `dtype` that fit in
+    cache.'''
     a = np.arange(n, dtype=dtype) % 4
     b = a[::-1].copy()
     out = op(a, b)
@@ -329,36 +594,71 @@ def _op_rate(op, dtype, n=1 << 15, repeats=200):
     return n * repeats / min(cpu_time(run)[0] for _ in range(5))
 
 # %% ../nbs/01_sms.ipynb #70590720
-def benchmark_sms(n_games=10_000, n_ref_games=300, seed=0, n_attrs=20, n_values=4, n_images=64, repeats=5):
-    "Games per second of `solve_min_sym_batch` and of the reference on identical paper-configuration games, on one core."
+def benchmark_sms(
+    n_games=10_000,
+    n_ref_games=300,
+    seed=0,
+    n_attrs=20,
+    n_values=4,
+    n_images=64,
+    repeats=5,
+):
+    '''Games per second of `solve_min_sym_batch` and of the reference on identical
+    paper-configuration games, on one core.'''
     images, targets = random_games(n_games, n_images, n_attrs, n_values, seed=seed)
-    records = [[as_record(g) for g in game] for game in images[:n_ref_games]]   # A.2's own input format
+    # A.2's own input format
+    records = [[as_record(g) for g in game] for game in images[:n_ref_games]]
+
     def reference():
         return [solve_min_sym_reference(g[i], g) for g, i in zip(records, targets)]
+
     with one_core() as pinned:
-        solve_min_sym_batch(images[:100], targets[:100])  # warm the caches of combinations
+        # warm the caches of combinations
+        solve_min_sym_batch(images[:100], targets[:100])
         t_batch = t_ref = float('inf')
-        for _ in range(repeats):                                     # interleaved, best of each
+        # interleaved, best of each
+        for _ in range(repeats):
             t, ks = cpu_time(lambda: solve_min_sym_batch(images, targets))
             t_batch = min(t_batch, t)
             t, ref = cpu_time(reference)
             t_ref = min(t_ref, t)
-        compare_rate, and_rate = _op_rate(np.not_equal, np.int64), _op_rate(np.bitwise_and, np.uint64)
+        compare_rate, and_rate = _op_rate(np.not_equal, np.int64), _op_rate(
+            np.bitwise_and, np.uint64
+        )
     k, rank = _solve_masks(_match_masks(images, targets))
-    before = np.array([sum(comb(n_attrs, j) for j in range(1, i)) for i in range(n_attrs + 1)])
-    tested = float((before[k] + rank + 1).mean())                   # combinations up to the witness
+    before = np.array(
+        [sum(comb(n_attrs, j) for j in range(1, i)) for i in range(n_attrs + 1)]
+    )
+    # combinations up to the witness
+    tested = float((before[k] + rank + 1).mean())
     n_words = -(-n_images // 64)
     batch_rate, ref_rate = n_games / t_batch, n_ref_games / t_ref
-    values = n_images * n_attrs                                       # every value must be compared once
+    # every value must be compared once
+    values = n_images * n_attrs
     limit = 1 / (values / compare_rate + tested * n_words / and_rate)
     return dict(
-        n_attrs=n_attrs, n_values=n_values, n_images=n_images, seed=seed, n_games=n_games,
-        n_ref_games=n_ref_games, repeats=repeats, clock='process CPU time, best of interleaved repeats',
+        n_attrs=n_attrs,
+        n_values=n_values,
+        n_images=n_images,
+        seed=seed,
+        n_games=n_games,
+        n_ref_games=n_ref_games,
+        repeats=repeats,
+        clock='process CPU time, best of interleaved repeats',
         agree=bool(np.array_equal(ks, k)) and ref == ks[:n_ref_games].tolist(),
-        min_sym_counts={int(j): int(c) for j, c in zip(*np.unique(ks, return_counts=True))},
-        batch_games_per_s=batch_rate, reference_games_per_s=ref_rate, speedup=batch_rate / ref_rate,
-        values_per_game=values, compare_values_per_s=compare_rate,
-        combinations_tested_per_game=tested, and_words_per_s=and_rate,
+        min_sym_counts={
+            int(j): int(c) for j, c in zip(*np.unique(ks, return_counts=True))
+        },
+        batch_games_per_s=batch_rate,
+        reference_games_per_s=ref_rate,
+        speedup=batch_rate / ref_rate,
+        values_per_game=values,
+        compare_values_per_s=compare_rate,
+        combinations_tested_per_game=tested,
+        and_words_per_s=and_rate,
         and_limit_games_per_s=and_rate / (tested * n_words),
-        bit_limit_games_per_s=limit, fraction_of_bit_limit=batch_rate / limit,
-        pinned_to_one_core=pinned, **provenance())
+        bit_limit_games_per_s=limit,
+        fraction_of_bit_limit=batch_rate / limit,
+        pinned_to_one_core=pinned,
+        **provenance(),
+    )

@@ -15,21 +15,32 @@ from scipy.special import gammaln
 from .core import check_int
 
 # %% ../nbs/00_theory.ipynb #8e75db97
-_BLOCK = 1 << 16   # terms (Eqn 1) or matrix entries (Eqn eq-merge) computed at once: memory stays bounded
+# terms (Eqn 1) or matrix entries (Eqn eq-merge) computed at once: memory stays bounded
+_BLOCK = 1 << 16
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
+
 def _counts(m, n, n_classes):
-    return check_int('m', m, lo=1), check_int('n', n, lo=1), check_int('n_classes', n_classes, lo=1)
+    return (
+        check_int('m', m, lo=1),
+        check_int('n', n, lo=1),
+        check_int('n_classes', n_classes, lo=1),
+    )
+
 
 def _stirlerr(n):
-    "log(n!) - log(sqrt(2 pi n) (n/e)^n) for n >= 1: exact to 15, its asymptotic series beyond."
+    '''log(n!) - log(sqrt(2 pi n) (n/e)^n) for n >= 1: exact to 15, its asymptotic
+    series beyond.'''
     n = np.asarray(n, float)
     small = np.minimum(n, 15.0)
     exact = gammaln(small + 1) - (small + 0.5) * np.log(small) + small - _HALF_LOG_2PI
     big = np.maximum(n, 15.0)
-    inv2 = 1 / big ** 2
-    series = (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188)))) / big
+    inv2 = 1 / big**2
+    series = (
+        1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188)))
+    ) / big
     return np.where(n <= 15, exact, series)
+
 
 def _bd0(x, mean):
     "x log(x / mean) + mean - x, as a series without cancellation when x is near mean."
@@ -44,29 +55,42 @@ def _bd0(x, mean):
         far = x * np.log(x / mean) + mean - x
     return np.where(near, total, far)
 
+
 def _log_pmf(k, n, p):
     "log P(Bin(n, p) = k) for integers 1 <= k <= n (Loader's saddle-point form)."
     j = np.minimum(k, n - 1).astype(float)
-    with np.errstate(divide='ignore', invalid='ignore'):            # n = 1: only k = n, taken below
-        inner = (_stirlerr(n) - _stirlerr(j) - _stirlerr(n - j) - _bd0(j, n * p) - _bd0(n - j, n * (1 - p))
-                 + 0.5 * np.log(n / (j * (n - j))) - _HALF_LOG_2PI)
+    # n = 1: only k = n, taken below
+    with np.errstate(divide='ignore', invalid='ignore'):
+        inner = (
+            _stirlerr(n)
+            - _stirlerr(j)
+            - _stirlerr(n - j)
+            - _bd0(j, n * p)
+            - _bd0(n - j, n * (1 - p))
+            + 0.5 * np.log(n / (j * (n - j)))
+            - _HALF_LOG_2PI
+        )
     return np.where(k == n, n * math.log(p), inner)
 
+
 def p_class_at_least(m, n, n_classes):
-    "Eqn 1: P(a given class appears at least `m` times among `n` images, `n_classes` equally likely classes)."
+    '''Eqn 1: P(a given class appears at least `m` times among `n` images, `n_classes`
+    equally likely classes).'''
     m, n, n_classes = _counts(m, n, n_classes)
     if m > n:
         return 0.0
     if n_classes == 1:
         return 1.0
     p = 1 / n_classes
-    total, start = 0.0, max(m, int(n * p - 40 * math.sqrt(n)))   # below: < e^-3200 (Hoeffding)
+    # below: < e^-3200 (Hoeffding)
+    total, start = 0.0, max(m, int(n * p - 40 * math.sqrt(n)))
     while start <= n:
         k = np.arange(start, min(n, start + _BLOCK - 1) + 1)
         terms = np.exp(_log_pmf(k, n, p))
         total = math.fsum([total, math.fsum(terms)])
         last = int(k[-1])
-        ratio = (n - last) / (last + 1) * p / (1 - p)  # term(k + 1) / term(k), falling in k
+        # term(k + 1) / term(k), falling in k
+        ratio = (n - last) / (last + 1) * p / (1 - p)
         if ratio < 1 and terms[-1] * ratio / (1 - ratio) <= 1e-17 * total:
             break
         start = last + 1
@@ -74,21 +98,24 @@ def p_class_at_least(m, n, n_classes):
 
 # %% ../nbs/00_theory.ipynb #74da16fe
 def p_any_class_at_least(m, n, n_classes):
-    "Eqn 2 as printed: 1 - (1 - P(X >= m))^n_classes, which treats the class counts as independent."
+    '''Eqn 2 as printed: 1 - (1 - P(X >= m))^n_classes, which treats the class counts as
+    independent.'''
     p = p_class_at_least(m, n, n_classes)
     if p == 0.0 or p >= 1.0: return p
     return -math.expm1(n_classes * math.log1p(-p))
 
 # %% ../nbs/00_theory.ipynb #13964b82
 def _merge(g1, h1, b1, g2, h2, b2):
-    "Eqns (eq-merge), (eq-merge-some): (g, h) of b1 + b2 classes from those of b1 and of b2 classes."
+    '''Eqns (eq-merge), (eq-merge-some): (g, h) of b1 + b2 classes from those of b1 and
+    of b2 classes.'''
     n = len(g1)
     s = np.arange(n)
     g, h = np.empty(n), np.empty(n)
     rows = max(1, _BLOCK // n)
     for t0 in range(0, n, rows):
         t = np.arange(t0, min(n, t0 + rows))[:, None]
-        weights = binom.pmf(s[None, :], t, b1 / (b1 + b2))  # [t, s]: P(s of t images in group 1)
+        # [t, s]: P(s of t images in group 1)
+        weights = binom.pmf(s[None, :], t, b1 / (b1 + b2))
         lag = t - s[None, :]
         rest = np.clip(lag, 0, None)
         g2_rest = np.where(lag >= 0, g2[rest], 0.0)                  # [t, s]: g2(t - s)
@@ -98,9 +125,11 @@ def _merge(g1, h1, b1, g2, h2, b2):
     return g, h
 
 def _no_and_some(m, n_max, n_classes):
-    "Arrays over t = 0..n_max of P(no class reaches `m`) and P(some class reaches `m`) among t images."
+    '''Arrays over t = 0..n_max of P(no class reaches `m`) and P(some class reaches `m`)
+    among t images.'''
     one = np.arange(n_max + 1) < m
-    power, power_classes = (one.astype(float), (~one).astype(float)), 1                  # g_1, h_1
+    # g_1, h_1
+    power, power_classes = (one.astype(float), (~one).astype(float)), 1
     acc, acc_classes = None, 0
     remaining = n_classes
     while remaining:
@@ -117,13 +146,16 @@ def _no_and_some(m, n_max, n_classes):
     return tuple(np.clip(a, 0.0, 1.0) for a in acc)
 
 def p_no_class_reaches(m, n_max, n_classes):
-    "Array over t = 0..n_max of P(every class appears fewer than `m` times among t images)."
+    '''Array over t = 0..n_max of P(every class appears fewer than `m` times among t
+    images).'''
     return _no_and_some(*_counts(m, n_max, n_classes))[0]
 
 # %% ../nbs/00_theory.ipynb #ad314045
 def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
-    '''Exact P(some class appears at least `m` times among `n` images drawn uniformly from `n_classes` classes),
-    to a relative accuracy of 1e-12; refuses if it needs more than `max_work` binomial weights.'''
+    '''Exact P(some class appears at least `m` times among `n` images drawn uniformly from
+    `n_classes` classes), to a relative accuracy of 1e-12; refuses if it needs more than
+    `max_work` binomial weights.
+    '''
     m, n, n_classes = _counts(m, n, n_classes)
     if m > n:
         return 0.0
@@ -131,30 +163,38 @@ def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
         return 1.0  # pigeonhole: some class must reach m
     work = (n + 1) ** 2 * 2 * n_classes.bit_length()
     if work > max_work:
-        raise ValueError(f"p_any_class_at_least_exact({m}, {n}, {n_classes}) needs about {work:.1e} binomial "
-                         f"weights, more than max_work={max_work:.0e}; use simulate_any_class_at_least, "
-                         f"or Eqn 2 (p_any_class_at_least), a lower bound")
+        raise ValueError(
+            f"p_any_class_at_least_exact({m}, {n}, {n_classes}) needs about {work:.1e} "
+            f"binomial weights, more than max_work={max_work:.0e}; "
+            f"use simulate_any_class_at_least, "
+            f"or Eqn 2 (p_any_class_at_least), a lower bound"
+        )
     return float(_no_and_some(m, n, n_classes)[1][n])
 
 # %% ../nbs/00_theory.ipynb #a901d1f8
 def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=4096):
-    '''Monte Carlo estimate of P(some class appears >= `m` times) and its standard error, `chunk` trials
-    at a time; `seed` is an int or a `numpy.random.Generator`.'''
+    '''Monte Carlo estimate of P(some class appears >= `m` times) and its standard error,
+    `chunk` trials at a time; `seed` is an int or a `numpy.random.Generator`.'''
     m, n, n_classes = _counts(m, n, n_classes)
-    n_trials, chunk = check_int('n_trials', n_trials, lo=1), check_int('chunk', chunk, lo=1)
+    n_trials, chunk = check_int('n_trials', n_trials, lo=1), check_int(
+        'chunk', chunk, lo=1
+    )
     if m > n:
         return 0.0, 0.0
     rng = np.random.default_rng(seed)
     hits = 0
     for start in range(0, n_trials, chunk):
-        labels = np.sort(rng.integers(n_classes, size=(min(chunk, n_trials - start), n)), axis=1)
-        hits += int((labels[:, m - 1:] == labels[:, :n - m + 1]).any(axis=1).sum())
+        labels = np.sort(
+            rng.integers(n_classes, size=(min(chunk, n_trials - start), n)), axis=1
+        )
+        hits += int((labels[:, m - 1 :] == labels[:, : n - m + 1]).any(axis=1).sum())
     p = hits / n_trials
     return p, math.sqrt(p * (1 - p) / n_trials)
 
 # %% ../nbs/00_theory.ipynb #0bd7388d
 def p_target_class_at_least(m, n, n_classes):
-    "P(the target's class appears at least `m` times among the `n` images, the target included)."
+    '''P(the target's class appears at least `m` times among the `n` images, the target
+    included).'''
     m, n, n_classes = _counts(m, n, n_classes)
     if m == 1:
         return 1.0
