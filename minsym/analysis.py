@@ -10,7 +10,7 @@ __all__ = ['BOUNDS', 'BOUND_COLUMNS', 'attribute_subsets', 'consistent_counts', 
            'position_nmi', 'edit_distances', 'topographic_similarity', 'positional_disentanglement',
            'bag_of_symbols_disentanglement', 'language_summary', 'constructed_languages']
 
-# %% ../nbs/07_analysis.ipynb #e72a9265
+# %% ../nbs/07_analysis.ipynb #d849dc1f
 import csv
 import io
 from itertools import combinations
@@ -26,7 +26,7 @@ from .core import atomic_write, check_int, cli_errors
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
 from .sweep import load_dataset
 
-# %% ../nbs/07_analysis.ipynb #ca2e889a
+# %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
     "Set bits of each mask, summed over its words: (..., n_words) uint64 -> (...) int64."
     if hasattr(np, 'bitwise_count'):
@@ -52,7 +52,7 @@ def consistent_counts(match, subsets):
         both &= match[:, subsets[:, i]]
     return _popcount(both)
 
-# %% ../nbs/07_analysis.ipynb #f3d9ca9d
+# %% ../nbs/07_analysis.ipynb #97c610ff
 def _chunks(subsets, n_games, max_words=1 << 22):
     "Slices of `subsets` small enough that one AND array stays under `max_words` words."
     step = max(1, max_words // max(1, n_games))
@@ -82,7 +82,7 @@ def attribute_blind_accuracy(images, targets, max_len, possible=None):
     "Bound (a): literal receiver, `max_len` of the target's values named blind."
     return float(attribute_blind_by_subset(images, targets, max_len, possible).mean())
 
-# %% ../nbs/07_analysis.ipynb #9e43f3ac
+# %% ../nbs/07_analysis.ipynb #922378ce
 def fewest_consistent(images, targets, max_len, possible=None):
     "Per game, the fewest distractors agreeing with the target on `max_len` attributes: (n_games,)."
     images, match, max_len = _masks(images, targets, max_len, possible)
@@ -97,7 +97,7 @@ def attribute_informed_accuracy(images, targets, max_len, possible=None):
     fewest = fewest_consistent(images, targets, max_len, possible)
     return float((1 / (1 + fewest)).mean())
 
-# %% ../nbs/07_analysis.ipynb #e229e73b
+# %% ../nbs/07_analysis.ipynb #a9026f73
 def _missed(size, n_images, n_objects):
     "log P(a class of `size` objects gets none of `n_images` distinct draws from `n_objects`)."
     if n_objects - size < n_images:
@@ -119,7 +119,7 @@ def capacity_accuracy(n_messages, n_images=64, n_objects=None):
             hits += count * -expm1(_missed(s, n_images, n_objects))
     return hits / n_images
 
-# %% ../nbs/07_analysis.ipynb #2aa5da92
+# %% ../nbs/07_analysis.ipynb #4bc7b9f1
 def random_code_accuracy(images, targets, n_messages, seed=0):
     "Accuracy of a random code: each distinct image gets a uniform one of `n_messages` messages."
     images = check_images(images, batch=True)
@@ -131,7 +131,7 @@ def random_code_accuracy(images, targets, n_messages, seed=0):
     sent = messages[np.arange(g), targets]
     return float((1 / (messages == sent[:, None]).sum(1)).mean())
 
-# %% ../nbs/07_analysis.ipynb #9d0bf5c6
+# %% ../nbs/07_analysis.ipynb #a809c56e
 BOUNDS = ('attribute_blind', 'attribute_informed', 'capacity')
 BOUND_COLUMNS = ['min_sym', 'max_len', 'bound', 'accuracy']
 
@@ -163,7 +163,7 @@ def read_bounds(path):
         return {(int(r['min_sym']), int(r['max_len']), r['bound']): float(r['accuracy'])
                 for r in csv.DictReader(f)}
 
-# %% ../nbs/07_analysis.ipynb #d1680a24
+# %% ../nbs/07_analysis.ipynb #b65e9b4f
 @call_parse
 def bounds_cli(
     out:str='nbs/results/analysis/bounds.csv',  # the CSV to write (its folder is created)
@@ -179,7 +179,7 @@ def bounds_cli(
         rows = bounds_table(data_dir, range(1, max_len + 1), vocab_size)
         print(f"wrote {write_bounds(out, rows)}: {len(rows)} rows")
 
-# %% ../nbs/07_analysis.ipynb #b6778872
+# %% ../nbs/07_analysis.ipynb #132034b1
 def possible_targets(images, min_sym, chunk=256):
     "Per game, the images whose own min(|M|) in the game is `min_sym`: (n_games, n_images) bool."
     images = check_images(images, batch=True)
@@ -193,7 +193,7 @@ def possible_targets(images, min_sym, chunk=256):
         out[s:s + chunk] = (solve_min_sym_batch(every, which) == min_sym).reshape(len(part), n)
     return out
 
-# %% ../nbs/07_analysis.ipynb #73d7f965
+# %% ../nbs/07_analysis.ipynb #b8fdd960
 def check_language(messages, targets):
     "`messages` (n_targets, L) symbol ids, `targets` (n_targets, n_attrs) values: int64 arrays."
     messages = np.asarray(messages)
@@ -217,7 +217,7 @@ def mutual_information(x, y):
     "Plug-in mutual information in bits of two integer arrays of equal length."
     return max(0.0, entropy_bits(x) + entropy_bits(y) - entropy_bits(x, y))
 
-# %% ../nbs/07_analysis.ipynb #20e463a6
+# %% ../nbs/07_analysis.ipynb #ec464b90
 def symbol_table(messages, targets, n_values=None):
     """Per used symbol: `count` (targets whose message holds it), the attribute value it predicts
     best (`attr`, `value`: highest precision, then recall), its `precision`, `recall`: (n_used,)."""
@@ -245,7 +245,7 @@ def naming_share(table, threshold=0.9, min_count=10):
         return float('nan')
     return float((table['precision'][often] >= threshold).mean())
 
-# %% ../nbs/07_analysis.ipynb #129b2350
+# %% ../nbs/07_analysis.ipynb #7dc87855
 def position_entropy(messages):
     "Entropy in bits of the symbol at each position of `messages` (n_targets, L): (L,)."
     return np.array([entropy_bits(column) for column in np.asarray(messages).T])
@@ -260,7 +260,7 @@ def position_nmi(messages, targets):
             out[j, i] = mutual_information(symbol, value) / h if h > 0 else 0.0
     return out
 
-# %% ../nbs/07_analysis.ipynb #aacee6b0
+# %% ../nbs/07_analysis.ipynb #6eadd311
 def edit_distances(messages, chunk=1 << 19):
     "Levenshtein distance of every pair of messages (n, L), in `scipy...pdist` order."
     messages = np.asarray(messages)
@@ -289,7 +289,7 @@ def topographic_similarity(messages, targets):
         return float('nan')
     return float(spearmanr(meaning, message).statistic)
 
-# %% ../nbs/07_analysis.ipynb #5060a2de
+# %% ../nbs/07_analysis.ipynb #c0c0dc41
 def _mi_gap(targets, columns):
     "Mean over non-constant columns of eq-disent: (best - second MI with an attribute) / entropy."
     gaps = []
@@ -317,7 +317,7 @@ def bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore=()):
     counts = (messages[:, :, None] == kept).sum(1)
     return _mi_gap(targets, counts)
 
-# %% ../nbs/07_analysis.ipynb #51c88162
+# %% ../nbs/07_analysis.ipynb #2e8a51c4
 def language_summary(messages, targets, vocab_size, ignore=()):
     "Message-level measures: distinct messages, message entropy, topsim, posdis, bosdis (a dict)."
     messages, targets = check_language(messages, targets)
@@ -326,7 +326,7 @@ def language_summary(messages, targets, vocab_size, ignore=()):
                 posdis=positional_disentanglement(messages, targets),
                 bosdis=bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore))
 
-# %% ../nbs/07_analysis.ipynb #ec093b80
+# %% ../nbs/07_analysis.ipynb #8fff7eb3
 def constructed_languages(targets, max_len=3, vocab_size=80, n_values=4, seed=0):
     "Four languages with known answers for `targets` (n, n_attrs): {name: messages (n, max_len)}."
     targets = np.asarray(targets)
