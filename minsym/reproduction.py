@@ -7,13 +7,13 @@ __all__ = ['NUMERIC', 'read_runs', 'finals', 'bootstrap', 'mean', 'gap', 'diff',
            'curve_band', 'plot_curves', 'claims', 'format_claims', 'length_table', 'read_positions',
            'effective_lengths', 'read_runs_by']
 
-# %% ../nbs/06_reproduction.ipynb #f4778538
+# %% ../nbs/06_reproduction.ipynb #208953d9
 import csv
 from pathlib import Path
 
 import numpy as np
 
-# %% ../nbs/06_reproduction.ipynb #04cf15e7
+# %% ../nbs/06_reproduction.ipynb #d1127c4d
 NUMERIC = ('epoch', 'train_loss', 'train_acc', 'val_acc', 'mean_len')
 
 def read_runs(path):
@@ -35,7 +35,7 @@ def finals(runs, min_sym, max_len, column='val_acc'):
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     return np.array([runs[k][column][-1] for k in keys])
 
-# %% ../nbs/06_reproduction.ipynb #bc6182df
+# %% ../nbs/06_reproduction.ipynb #82fe0bec
 def bootstrap(samples, statistic, n_resamples=10_000, level=0.95, seed=0):
     "(estimate, low, high): `statistic(*samples)` and its percentile bootstrap interval, each sample resampled alone."
     rng = np.random.default_rng(seed)
@@ -49,7 +49,7 @@ def bootstrap(samples, statistic, n_resamples=10_000, level=0.95, seed=0):
 def mean(x, axis=0):
     return np.mean(x, axis=axis)
 
-# %% ../nbs/06_reproduction.ipynb #6ea0a398
+# %% ../nbs/06_reproduction.ipynb #a0f0dd74
 def gap(runs, min_sym, lengths=range(1, 6)):
     "(best L, samples of L = 2, samples of the best L): the paper's gap at the last epoch."
     best = max(lengths, key=lambda L: finals(runs, min_sym, L).mean())
@@ -75,7 +75,7 @@ def verdict_sign(interval, side=+1):
         return 'fails'
     return 'inconclusive'
 
-# %% ../nbs/06_reproduction.ipynb #4da399e1
+# %% ../nbs/06_reproduction.ipynb #f8d3a862
 def curve_band(runs, min_sym, max_len, column='val_acc', n_resamples=2000, seed=0):
     "(mean over seeds, low, high) per epoch: the 95% percentile bootstrap band of the mean."
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
@@ -94,7 +94,7 @@ def plot_curves(ax, runs, min_sym, lengths=range(1, 6), n_images=64):
     ax.axhline(1 / n_images, color='grey', linestyle=':', linewidth=1, label='chance')
     ax.set(xlabel='epoch', ylabel='validation accuracy', ylim=(0, 1), xlim=(1, len(m)))
 
-# %% ../nbs/06_reproduction.ipynb #59fa22c3
+# %% ../nbs/06_reproduction.ipynb #299c2c7f
 def claims(runs):
     "The paper's §4 claims measured on one configuration's runs: a list of dicts (claim, paper, estimate, interval, verdict)."
     rows = []
@@ -126,7 +126,7 @@ def claims(runs):
             f'largest case: L = {L} over {L2}')
     return rows
 
-# %% ../nbs/06_reproduction.ipynb #126f2f59
+# %% ../nbs/06_reproduction.ipynb #98f49316
 def format_claims(rows_by_config):
     "The claims of several configurations as one text table."
     def num(x):
@@ -146,7 +146,7 @@ def format_claims(rows_by_config):
                          f"{r['verdict']}{detail}")
     return '\n'.join(lines)
 
-# %% ../nbs/06_reproduction.ipynb #f7087fff
+# %% ../nbs/06_reproduction.ipynb #84cddca3
 def length_table(runs, lengths=range(1, 6)):
     "Per L: the mean message length on each dataset and the difference (3 minus 2), each with its interval."
     rows = []
@@ -156,7 +156,7 @@ def length_table(runs, lengths=range(1, 6)):
                          diff=bootstrap([two, three], diff)))
     return rows
 
-# %% ../nbs/06_reproduction.ipynb #547dea45
+# %% ../nbs/06_reproduction.ipynb #3e601b5e
 def read_positions(path):
     "A sweep's positions.csv -> {(min_sym, max_len, seed): array of accuracies with position i randomised}."
     path = Path(path)
@@ -174,7 +174,7 @@ def effective_lengths(runs, positions, min_sym, max_len, threshold=0.05):
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     return np.array([int(((runs[k]['val_acc'][-1] - positions[k]) > threshold).sum()) for k in keys])
 
-# %% ../nbs/06_reproduction.ipynb #a761dd03
+# %% ../nbs/06_reproduction.ipynb #8890637a
 def read_runs_by(path, column):
     "Like `read_runs`, split by the value of one more key column: {value: runs}."
     path = Path(path) / 'runs.csv' if Path(path).is_dir() else Path(path)

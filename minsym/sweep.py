@@ -7,7 +7,7 @@ __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'NATURAL_BINS', 'StackedAgents', 'sta
            'position_ablation', 'Sweep', 'run_id', 'load_dataset', 'plan', 'run_group', 'run_sweep', 'make_executor',
            'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
-# %% ../nbs/05_sweeps.ipynb #11b60074
+# %% ../nbs/05_sweeps.ipynb #cf652139
 import argparse
 import csv
 import hashlib
@@ -34,7 +34,7 @@ from .data import load_games, paper_datasets, save_games
 from .train import (TrainConfig, build_agents, check_games, load_checkpoint, parse_field, precision,
                           save_checkpoint, as_option_error)
 
-# %% ../nbs/05_sweeps.ipynb #c74daec1
+# %% ../nbs/05_sweeps.ipynb #f13d7d50
 def _linear(x, w, b=None):
     "Batched `F.linear`: x (R, B, in), w (R, out, in), b (R, out) -> (R, B, out)."
     if b is None:
@@ -56,7 +56,7 @@ def _stack(modules):
     return nn.ParameterDict({k.replace('.', '_'): nn.Parameter(torch.stack([p[k].detach() for p in named]))
                              for k in named[0]})
 
-# %% ../nbs/05_sweeps.ipynb #62f6479b
+# %% ../nbs/05_sweeps.ipynb #d7fbeb47
 class StackedAgents(nn.Module):
     "R (sender, receiver) pairs of one `TrainConfig` (up to the seed), parameters stacked along axis 0."
     def __init__(self, pairs, config):
@@ -129,13 +129,13 @@ class StackedAgents(nn.Module):
         final = torch.take_along_dim(steps, lengths[:, :, None, None], 2)[:, :, 0]
         return loss, final, lengths
 
-# %% ../nbs/05_sweeps.ipynb #ada66ec8
+# %% ../nbs/05_sweeps.ipynb #f75f0997
 def _noise(generators, config, batch, n_symbols, device):
     "Each run's Gumbel uniforms for one batch, drawn from its own generator as `Sender` draws them: (R, L, B, V)."
     return torch.stack([torch.rand((config.max_len, batch, n_symbols), device=device, generator=g)
                         for g in generators])
 
-# %% ../nbs/05_sweeps.ipynb #c9a7db36
+# %% ../nbs/05_sweeps.ipynb #5d7a1d9f
 def stack_key(config):
     "What runs must share to be stacked: every `TrainConfig` field but the seed."
     return tuple((k, v) for k, v in asdict(config).items() if k != 'seed')
@@ -155,7 +155,7 @@ def _unique(games):
         firsts.setdefault(i, g)
     return [firsts[i] for i in range(len(firsts))], index
 
-# %% ../nbs/05_sweeps.ipynb #c842ef54
+# %% ../nbs/05_sweeps.ipynb #f761c22b
 class _Data:
     "The runs' training or validation games on the device, one stack per distinct dataset."
     def __init__(self, games, device, n_values, name):
@@ -175,7 +175,7 @@ class _Data:
         d = self.index[:, None]
         return self.images[d, rows], self.targets[d, rows]
 
-# %% ../nbs/05_sweeps.ipynb #ebd582d4
+# %% ../nbs/05_sweeps.ipynb #44e2780d
 @torch.no_grad()
 def evaluate_runs(stacked, data, batch_size=1024):
     "(accuracy (R,), mean message length (R,)) of the greedy stacked agents; call `.eval()` first."
@@ -191,7 +191,7 @@ def evaluate_runs(stacked, data, batch_size=1024):
         length += lengths.sum(1)
     return [c / data.n for c in correct.tolist()], [x / data.n for x in length.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #de74f979
+# %% ../nbs/05_sweeps.ipynb #614c3516
 def _state(stacked, optimizer, shuffles, noises, histories, configs):
     return dict(configs=[asdict(c) for c in configs], model=stacked.state_dict(),
                 optimizer=optimizer.state_dict(), histories=histories,
@@ -216,7 +216,7 @@ def _resume(path, stacked, optimizer, shuffles, noises, configs):
         g.set_state(st.cpu())
     return state['histories']
 
-# %% ../nbs/05_sweeps.ipynb #f9d0e9bd
+# %% ../nbs/05_sweeps.ipynb #94ba15ff
 def train_runs(configs, games, out_dir=None, progress_bar=None):
     "Train runs `configs` (equal but for the seed) on `games`, [(train_games, val_games)] per run -> histories."
     if not configs or len({stack_key(c) for c in configs}) != 1:
@@ -275,7 +275,7 @@ def train_runs(configs, games, out_dir=None, progress_bar=None):
             save_checkpoint(ckpt, _state(stacked, optimizer, shuffles, noises, histories, configs))
     return histories, stacked, val_data
 
-# %% ../nbs/05_sweeps.ipynb #34bacb9b
+# %% ../nbs/05_sweeps.ipynb #be2183fe
 @torch.no_grad()
 def position_ablation(stacked, data, seed=0, batch_size=1024):
     "Validation accuracy (R, L) when position i alone gets a random symbol; call `.eval()` first."
@@ -303,7 +303,7 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
             correct[:, pos] += (final.argmax(-1) == targets).sum(1)
     return [[x / data.n for x in row] for row in correct.tolist()]
 
-# %% ../nbs/05_sweeps.ipynb #bd558ef9
+# %% ../nbs/05_sweeps.ipynb #24f872e4
 @dataclass
 class Sweep:
     "A named grid of training runs; `overrides` maps `TrainConfig` fields to lists of values."
@@ -334,7 +334,7 @@ def run_id(sweep, dataset, config):
     "The values that identify a run in the records, in column order."
     return (dataset, config.max_len, config.seed, *(getattr(config, k) for k in sweep.overrides))
 
-# %% ../nbs/05_sweeps.ipynb #08fd8d85
+# %% ../nbs/05_sweeps.ipynb #1a530189
 def _paper_files(data_dir):
     "The paper's datasets as files in `data_dir` (built once, then read): {'paper2': (train, val), ...}."
     data_dir = Path(data_dir)
@@ -386,7 +386,7 @@ def load_dataset(name, data_dir='data'):
     min_sym = int(next(iter(counts))) if len(counts) == 1 else ''
     return (images, targets), (val_images, val_targets), min_sym
 
-# %% ../nbs/05_sweeps.ipynb #af79e42c
+# %% ../nbs/05_sweeps.ipynb #da9efed9
 def _read_csv(path):
     if not Path(path).exists():
         return []
@@ -407,7 +407,7 @@ def _key(row, sweep):
 def _fmt(x):
     return f'{x:.6g}' if isinstance(x, float) else x
 
-# %% ../nbs/05_sweeps.ipynb #ddba9a8e
+# %% ../nbs/05_sweeps.ipynb #af44aa2b
 def plan(sweep, done=()):
     "Groups of runs still to do: [[(dataset, config), ...], ...], stackable runs together."
     groups = {}
@@ -445,7 +445,7 @@ def run_group(sweep, group, data_dir='data', runs_dir='runs/sweeps'):
         positions += [dict(ident, position=i, val_acc_ablated=_fmt(a)) for i, a in enumerate(abl)]
     return rows, positions, time.perf_counter() - start
 
-# %% ../nbs/05_sweeps.ipynb #98e8e8e4
+# %% ../nbs/05_sweeps.ipynb #c0007b55
 def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/sweeps', stack=0,
               executor=None, command=None, log=print):
     "Run every unfinished run of `sweep`, group by group; write the records to `out/<name>/`; return the folder."
@@ -482,7 +482,7 @@ def run_sweep(sweep, out='nbs/results/sweeps', data_dir='data', runs_dir='runs/s
     log(f"sweep {sweep.name}: records in {folder}")
     return folder
 
-# %% ../nbs/05_sweeps.ipynb #b690476b
+# %% ../nbs/05_sweeps.ipynb #7edc5022
 def _option(text):
     "An executor option from the command line: int, float or string."
     for cast in (int, float):
@@ -514,7 +514,7 @@ def _dispatch(sweep, groups, data_dir, runs_dir, executor):
             for g in groups]
     return [job.result for job in jobs]
 
-# %% ../nbs/05_sweeps.ipynb #c2462e5c
+# %% ../nbs/05_sweeps.ipynb #45587080
 def parse_overrides(items):
     "`['lr=0.01,0.001', 'eos=true']` -> {'lr': [0.01, 0.001], 'eos': [True]}, typed as `TrainConfig`'s fields."
     names = {f.name for f in fields(TrainConfig)} - {'max_len', 'seed', 'epochs', 'device'}
@@ -526,7 +526,7 @@ def parse_overrides(items):
         out[name] = [parse_field(name, v) for v in values.split(',')]
     return out
 
-# %% ../nbs/05_sweeps.ipynb #cb89b2e1
+# %% ../nbs/05_sweeps.ipynb #7b3ba80e
 def sweep_parser():
     p = argparse.ArgumentParser(prog='minsym_sweep', description="Run a named grid of training runs and "
                                 "write its records to OUT/NAME/ (runs.csv, positions.csv, meta.json).")
@@ -574,7 +574,7 @@ def sweep_cli(argv=None):
     except (ValueError, FolderBusy) as e:
         cli_error('minsym_sweep', as_option_error(e))
 
-# %% ../nbs/05_sweeps.ipynb #2332f921
+# %% ../nbs/05_sweeps.ipynb #f230ce89
 def _sync(device):
     if torch.device(device).type == 'cuda':
         torch.cuda.synchronize(device)
