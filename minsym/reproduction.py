@@ -7,35 +7,43 @@ __all__ = ['NUMERIC', 'read_runs', 'finals', 'bootstrap', 'mean', 'gap', 'diff',
            'curve_band', 'plot_curves', 'claims', 'format_claims', 'length_table', 'read_positions',
            'effective_lengths', 'read_runs_by']
 
-# %% ../nbs/06_reproduction.ipynb #208953d9
+# %% ../nbs/06_reproduction.ipynb #7db05947
 import csv
 from pathlib import Path
 
 import numpy as np
 
-# %% ../nbs/06_reproduction.ipynb #d1127c4d
+# %% ../nbs/06_reproduction.ipynb #058218ef
 NUMERIC = ('epoch', 'train_loss', 'train_acc', 'val_acc', 'mean_len')
+
+def _csv_rows(path, name):
+    "The rows of a sweep's CSV file `name`, given the file or its folder."
+    path = Path(path)
+    if path.is_dir():
+        path = path / name
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
+
+def _runs(rows):
+    "Rows of runs.csv -> {(min_sym, max_len, seed): {column: array over epochs}}."
+    runs = {}
+    for row in rows:
+        key = (int(row['min_sym']), int(row['max_len']), int(row['seed']))
+        run = runs.setdefault(key, {c: [] for c in NUMERIC})
+        for c in NUMERIC:
+            run[c].append(float(row[c]))
+    return {k: {c: np.array(v) for c, v in run.items()} for k, run in runs.items()}
 
 def read_runs(path):
     "A sweep's runs.csv (or its folder) -> {(min_sym, max_len, seed): {column: array over epochs}}."
-    path = Path(path)
-    if path.is_dir():
-        path = path / 'runs.csv'
-    runs = {}
-    with open(path, newline='') as f:
-        for row in csv.DictReader(f):
-            key = (int(row['min_sym']), int(row['max_len']), int(row['seed']))
-            run = runs.setdefault(key, {c: [] for c in NUMERIC})
-            for c in NUMERIC:
-                run[c].append(float(row[c]))
-    return {k: {c: np.array(v) for c, v in run.items()} for k, run in runs.items()}
+    return _runs(_csv_rows(path, 'runs.csv'))
 
 def finals(runs, min_sym, max_len, column='val_acc'):
     "The last epoch's `column` of every seed of (min_sym, max_len), as an array in seed order."
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     return np.array([runs[k][column][-1] for k in keys])
 
-# %% ../nbs/06_reproduction.ipynb #82fe0bec
+# %% ../nbs/06_reproduction.ipynb #c6e398eb
 def bootstrap(samples, statistic, n_resamples=10_000, level=0.95, seed=0):
     "(estimate, low, high): `statistic(*samples)` and its percentile bootstrap interval, each sample resampled alone."
     rng = np.random.default_rng(seed)
@@ -49,7 +57,7 @@ def bootstrap(samples, statistic, n_resamples=10_000, level=0.95, seed=0):
 def mean(x, axis=0):
     return np.mean(x, axis=axis)
 
-# %% ../nbs/06_reproduction.ipynb #a0f0dd74
+# %% ../nbs/06_reproduction.ipynb #6c108bce
 def gap(runs, min_sym, lengths=range(1, 6)):
     "(best L, samples of L = 2, samples of the best L): the paper's gap at the last epoch."
     best = max(lengths, key=lambda L: finals(runs, min_sym, L).mean())
@@ -75,7 +83,7 @@ def verdict_sign(interval, side=+1):
         return 'fails'
     return 'inconclusive'
 
-# %% ../nbs/06_reproduction.ipynb #f8d3a862
+# %% ../nbs/06_reproduction.ipynb #0dd8e533
 def curve_band(runs, min_sym, max_len, column='val_acc', n_resamples=2000, seed=0):
     "(mean over seeds, low, high) per epoch: the 95% percentile bootstrap band of the mean."
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
@@ -94,7 +102,7 @@ def plot_curves(ax, runs, min_sym, lengths=range(1, 6), n_images=64):
     ax.axhline(1 / n_images, color='grey', linestyle=':', linewidth=1, label='chance')
     ax.set(xlabel='epoch', ylabel='validation accuracy', ylim=(0, 1), xlim=(1, len(m)))
 
-# %% ../nbs/06_reproduction.ipynb #299c2c7f
+# %% ../nbs/06_reproduction.ipynb #1bf3bb79
 def claims(runs):
     "The paper's §4 claims measured on one configuration's runs: a list of dicts (claim, paper, estimate, interval, verdict)."
     rows = []
@@ -126,7 +134,7 @@ def claims(runs):
             f'largest case: L = {L} over {L2}')
     return rows
 
-# %% ../nbs/06_reproduction.ipynb #98f49316
+# %% ../nbs/06_reproduction.ipynb #d5353f50
 def format_claims(rows_by_config):
     "The claims of several configurations as one text table."
     def num(x):
@@ -146,7 +154,7 @@ def format_claims(rows_by_config):
                          f"{r['verdict']}{detail}")
     return '\n'.join(lines)
 
-# %% ../nbs/06_reproduction.ipynb #84cddca3
+# %% ../nbs/06_reproduction.ipynb #626bbd67
 def length_table(runs, lengths=range(1, 6)):
     "Per L: the mean message length on each dataset and the difference (3 minus 2), each with its interval."
     rows = []
@@ -156,17 +164,13 @@ def length_table(runs, lengths=range(1, 6)):
                          diff=bootstrap([two, three], diff)))
     return rows
 
-# %% ../nbs/06_reproduction.ipynb #3e601b5e
+# %% ../nbs/06_reproduction.ipynb #4892df6d
 def read_positions(path):
     "A sweep's positions.csv -> {(min_sym, max_len, seed): array of accuracies with position i randomised}."
-    path = Path(path)
-    if path.is_dir():
-        path = path / 'positions.csv'
     out = {}
-    with open(path, newline='') as f:
-        for row in csv.DictReader(f):
-            key = (int(row['min_sym']), int(row['max_len']), int(row['seed']))
-            out.setdefault(key, {})[int(row['position'])] = float(row['val_acc_ablated'])
+    for row in _csv_rows(path, 'positions.csv'):
+        key = (int(row['min_sym']), int(row['max_len']), int(row['seed']))
+        out.setdefault(key, {})[int(row['position'])] = float(row['val_acc_ablated'])
     return {k: np.array([v[i] for i in sorted(v)]) for k, v in out.items()}
 
 def effective_lengths(runs, positions, min_sym, max_len, threshold=0.05):
@@ -174,20 +178,8 @@ def effective_lengths(runs, positions, min_sym, max_len, threshold=0.05):
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     return np.array([int(((runs[k]['val_acc'][-1] - positions[k]) > threshold).sum()) for k in keys])
 
-# %% ../nbs/06_reproduction.ipynb #8890637a
+# %% ../nbs/06_reproduction.ipynb #25bbc9e1
 def read_runs_by(path, column):
     "Like `read_runs`, split by the value of one more key column: {value: runs}."
-    path = Path(path) / 'runs.csv' if Path(path).is_dir() else Path(path)
-    out = {}
-    with open(path, newline='') as f:
-        rows = list(csv.DictReader(f))
-    for value in dict.fromkeys(r[column] for r in rows):
-        sub = [r for r in rows if r[column] == value]
-        runs = {}
-        for row in sub:
-            key = (int(row['min_sym']), int(row['max_len']), int(row['seed']))
-            run = runs.setdefault(key, {c: [] for c in NUMERIC})
-            for c in NUMERIC:
-                run[c].append(float(row[c]))
-        out[value] = {k: {c: np.array(v) for c, v in r.items()} for k, r in runs.items()}
-    return out
+    rows = _csv_rows(path, 'runs.csv')
+    return {v: _runs([r for r in rows if r[column] == v]) for v in dict.fromkeys(r[column] for r in rows)}
