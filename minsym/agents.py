@@ -76,28 +76,42 @@ class GRU(nn.Module):
 
 # %% ../nbs/03_agents.ipynb #f88c8ef8
 class Sender(nn.Module):
-    '''GRU sender: target vector (B, n_features)
-    -> one-hot message (B, max_len, vocab_size [+ 1 with `eos`]).'''
+    '''GRU sender: target vector (B, n_features) [and, if `informed`, the game's images
+    (B, n_images, n_features)] -> one-hot message (B, max_len, vocab_size [+ 1 with `eos`]).'''
 
     def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
-                 state_from_image=True, eos=False):
+                 state_from_image=True, eos=False, informed=False, context_size=64):
         super().__init__()
         self.state_from_image, self.eos = state_from_image, eos
+        self.informed = informed
         # the end-of-sequence symbol is the last
         n_symbols = vocab_size + 1 if eos else vocab_size
-        self.image_in = nn.Linear(
-            n_features, hidden_size if state_from_image else embed_size
-        )
+        start = hidden_size if state_from_image else embed_size
+        self.image_in = nn.Linear(n_features, start)
         self.sos = nn.Parameter(torch.zeros(embed_size))
         self.embed = nn.Linear(n_symbols, embed_size, bias=False)
         self.gru = GRU(embed_size, hidden_size)
         self.to_logits = nn.Linear(hidden_size, n_symbols)
+        if informed:  # created last: an uninformed sender's weights stay as they were
+            self.context_in = nn.Linear(n_features, context_size)
+            self.context_out = nn.Linear(context_size, start)
 
-    def forward(self, target, max_len, tau=1.0, generator=None):
+    def context(self, target, images):
+        '''What the sender knows of the game: for each image the target's values it shares,
+        embedded and averaged over the images (order-blind) -> (B, start size).'''
+        shared = images * target[:, None]
+        return self.context_out(torch.relu(self.context_in(shared)).mean(1))
+
+    def forward(self, target, max_len, tau=1.0, generator=None, images=None):
+        if self.informed and images is None:
+            raise ValueError("an informed sender needs the game's images")
+        start = self.image_in(target)
+        if self.informed:
+            start = start + self.context(target, images)
         if self.state_from_image:
-            h, x = self.image_in(target), self.sos.expand(len(target), -1)
+            h, x = start, self.sos.expand(len(target), -1)
         else:
-            h, x = None, self.image_in(target)
+            h, x = None, start
         n_symbols = self.to_logits.out_features
         if self.training:  # the Gumbel noise of the whole message, drawn at once
             u = torch.rand(

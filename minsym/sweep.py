@@ -66,14 +66,25 @@ class StackedAgents(nn.Module):
         self.r = _stack([r for _, r in pairs])
         self.n_symbols = self.s['to_logits_bias'].shape[1]
 
-    def send(self, target, u=None):
-        "Messages (R, B, L, n_symbols), one-hot, for target vectors (R, B, F); `u` (R, L, B, n_symbols) in training."
+    def context(self, target, images):
+        "The informed sender's view of the games (agents chapter): (R, B, F), (R, B, n, F) -> (R, B, start)."
+        s = self.s
+        R, B, n, F_ = images.shape
+        shared = (images * target[:, :, None]).reshape(R, B * n, F_)
+        hidden = torch.relu(_linear(shared, s['context_in_weight'], s['context_in_bias']))
+        return _linear(hidden.view(R, B, n, -1).mean(2), s['context_out_weight'], s['context_out_bias'])
+
+    def send(self, target, u=None, images=None):
+        """Messages (R, B, L, n_symbols), one-hot, for target vectors (R, B, F) [and, informed,
+        the games' images (R, B, n, F)]; `u` (R, L, B, n_symbols) in training."""
         s, c = self.s, self.config
+        start = _linear(target, s['image_in_weight'], s['image_in_bias'])
+        if c.informed:
+            start = start + self.context(target, images)
         if c.sender_state_from_image:
-            h = _linear(target, s['image_in_weight'], s['image_in_bias'])
-            x = s['sos'][:, None].expand(-1, target.shape[1], -1)
+            h, x = start, s['sos'][:, None].expand(-1, target.shape[1], -1)
         else:
-            h, x = None, _linear(target, s['image_in_weight'], s['image_in_bias'])
+            h, x = None, start
         symbols = []
         for t in range(c.max_len):
             gi = _linear(x, s['gru_weight_ih'], s['gru_bias_ih'])
@@ -116,7 +127,7 @@ class StackedAgents(nn.Module):
         c = self.config
         onehot = images_to_onehot(images, c.n_values)
         target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
-        message = self.send(target, u)
+        message = self.send(target, u, onehot)
         steps = self.receive(message, onehot)
         n = steps.shape[-1]
         ce = F.cross_entropy(steps.reshape(-1, n), targets[:, :, None].expand(-1, -1, steps.shape[2]).reshape(-1),
@@ -289,7 +300,7 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
         onehot = images_to_onehot(images, c.n_values)
         target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
         with precision(c):
-            message = stacked.send(target)
+            message = stacked.send(target, images=onehot)
         lengths = message_lengths(message) if c.eos else torch.full_like(targets, c.max_len)
         for pos in range(c.max_len):
             random = F.one_hot(torch.randint(0, V, targets.shape, device=dev, generator=gen), stacked.n_symbols)

@@ -57,6 +57,7 @@ class TrainConfig:
     sender_state_from_image: bool = True
     receiver_scoring: str = 'dot'
     eos: bool = False
+    informed: bool = False
     precision: str = 'fp32'
     seed: int = 0
     device: str = field(default_factory=default_device)
@@ -78,6 +79,7 @@ class TrainConfig:
         need(isinstance(self.sender_state_from_image, bool), 'sender_state_from_image', 'must be True or False')
         need(self.receiver_scoring in ('dot', 'cosine'), 'receiver_scoring', "must be 'dot' or 'cosine'")
         need(isinstance(self.eos, bool), 'eos', 'must be True or False')
+        need(isinstance(self.informed, bool), 'informed', 'must be True or False')
         need(self.precision in ('fp32', 'tf32', 'bf16'), 'precision', "must be 'fp32', 'tf32' or 'bf16'")
         need(is_int(self.seed) and self.seed >= 0, 'seed', 'must be an integer >= 0')
         try: kind = torch.device(self.device).type
@@ -109,7 +111,7 @@ def build_agents(config, n_attrs):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         sender = Sender(n_features, vocab, config.hidden_size, config.embed_size,
-                        config.sender_state_from_image, config.eos)
+                        config.sender_state_from_image, config.eos, config.informed)
         receiver = Receiver(n_features, vocab, config.hidden_size, config.embed_size,
                             config.receiver_scoring, config.eos)
         if config.init == 'orthogonal':
@@ -131,7 +133,8 @@ def play(sender, receiver, images, targets, config, generator=None):
     "One batch of games -> (mean loss, scores (B, n_images) at each message's end, message lengths (B,))."
     onehot = images_to_onehot(images, config.n_values)
     target = onehot[torch.arange(len(targets), device=targets.device), targets]
-    message = sender(target, config.max_len, config.tau, generator)
+    message = sender(target, config.max_len, config.tau, generator,
+                     images=onehot if config.informed else None)
     if not config.eos:
         scores = receiver(message, onehot)
         return F.cross_entropy(scores, targets), scores, torch.full_like(targets, config.max_len)
