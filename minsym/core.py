@@ -96,7 +96,8 @@ def cli_error(prog, message):
 
 @contextmanager
 def cli_errors(prog, errors=(ValueError,)):
-    "Run the body; an exception of a type in `errors` becomes `cli_error(prog, str(e))`."
+    '''Run the body; an exception of a type in `errors` becomes `cli_error(prog,
+    str(e))`.'''
     try:
         yield
     except errors as e:
@@ -104,8 +105,8 @@ def cli_errors(prog, errors=(ValueError,)):
 
 # %% ../nbs/80_core.ipynb #5b85cb05
 def random_games(n_games, n_images=64, n_attrs=20, n_values=4, seed=0):
-    '''Uniform games: images (n_games, n_images, n_attrs) int64 in 0..n_values-1, targets
-    (n_games,).'''
+    '''Uniform games: images (n_games, n_images, n_attrs) int64 in 0..n_values-1,
+    targets (n_games,).'''
     n_games = check_int('n_games', n_games)
     n_images = check_int('n_images', n_images, lo=1)
     n_attrs = check_int('n_attrs', n_attrs, lo=1)
@@ -176,8 +177,8 @@ def write_json(path, obj):
 
 
 def remove_stale_temporaries(folder, older_than_s=60.0):
-    '''Delete `.tmp-minsym-*` files in `folder` older than `older_than_s` seconds (left by
-    killed writers); return how many.'''
+    '''Delete `.tmp-minsym-*` files in `folder` older than `older_than_s` seconds (left
+    by killed writers); return how many.'''
     now, n = time.time(), 0
     for p in Path(folder).glob(TMP_PREFIX + '*'):
         try:
