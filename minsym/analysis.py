@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
 from .train import TrainConfig, build_agents, load_checkpoint, precision
-from .sweep import StackedAgents, _Data, load_dataset, position_ablation
+from .sweep import StackedAgents, RunData, load_dataset, position_ablation
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
@@ -367,7 +367,7 @@ def _folder_name(datasets, configs):
 
 def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu'):
     """Every finished group of the sweep recorded in `records` (its folder, with `meta.json`):
-    (runs, stacked agents in evaluation mode, validation `_Data`); each run a dict of its dataset,
+    (runs, stacked agents in evaluation mode, validation `RunData`); each run a dict of its dataset,
     min_sym, max_len, seed, eos and informed."""
     meta = json.loads((Path(records) / 'meta.json').read_text())
     folder = Path(runs_dir) / meta['sweep']['name']
@@ -391,7 +391,7 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
         n_attrs = datasets[match[0][0]][1][0].shape[-1]
         stacked = StackedAgents([build_agents(c, n_attrs) for c in configs], configs[0])
         stacked.load_state_dict(state['model'])
-        val = _Data([datasets[d][1] for d in match[0]], torch.device(device),
+        val = RunData([datasets[d][1] for d in match[0]], torch.device(device),
                     configs[0].n_values, 'val_games')
         runs = [dict(dataset=d, min_sym=datasets[d][2], max_len=c.max_len, seed=c.seed,
                      eos=c.eos, informed=c.informed) for d, c in zip(match[0], configs)]
