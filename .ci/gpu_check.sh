@@ -22,20 +22,26 @@ echo "== checks"; timeout 150 python3 .ci/gpu_check.py checks 2>&1 | tee "$LOG/c
 echo "== bench";  timeout 150 python3 .ci/gpu_check.py bench nbs/results/sweep_bench_gpu.json 2>&1 | tee "$LOG/bench.log"
 
 sweep() { python3 -c 'from minsym.sweep import sweep_cli; sweep_cli()' "$@"; }
+# the grid is trained afresh (this copy's records are set aside) so that its checkpoints exist for
+# minsym_metrics below: the book's language measures need the trained agents, not just their records
+for name in fig23_A fig23_B fig23_C fig23_D precision_gpu; do rm -rf "nbs/results/sweeps/$name"; done
 common=(--seeds 0 1 2 3 4 --device cuda --executor local)
 echo "== Figures 2-3 grid, configuration A, alone (timed)"; t=$(date +%s)
 timeout 200 bash -c "$(declare -f sweep); sweep fig23_A ${common[*]}" 2>&1 | tail -3 | tee "$LOG/A.log"
 echo "A: $(( $(date +%s) - t )) s wall" | tee -a "$LOG/A.log"
 
 echo "== configurations B, C, D and the precision check, side by side"
-left=$(( 470 - ($(date +%s) - t0) )); [ "$left" -lt 60 ] && left=60
+left=$(( 430 - ($(date +%s) - t0) )); [ "$left" -lt 60 ] && left=60
 timeout $left bash -c "$(declare -f sweep); sweep fig23_B ${common[*]} --set batch_size=64 lr=0.001" > "$LOG/B.log" 2>&1 &
 timeout $left bash -c "$(declare -f sweep); sweep fig23_C ${common[*]} --set eos=true" > "$LOG/C.log" 2>&1 &
 timeout $left bash -c "$(declare -f sweep); sweep fig23_D ${common[*]} --set batch_size=64 lr=0.001 eos=true" > "$LOG/D.log" 2>&1 &
 timeout $left bash -c "$(declare -f sweep); sweep precision_gpu --data paper3 --max_len 1 3 5 --seeds 0 1 2 --device cuda --executor local --set precision=tf32,bf16" > "$LOG/P.log" 2>&1 &
 wait
 tail -n 3 "$LOG"/[BCDP].log
+echo "== language measures and effective lengths of every run of the grid"
+timeout 90 python3 -c 'from minsym.analysis import metrics_cli; metrics_cli()' fig23_A fig23_B fig23_C fig23_D \
+  2>&1 | tee "$LOG/metrics.log"
 echo "total: $(( $(date +%s) - t0 )) s"
-tar czf "$LOG/records.tgz" nbs/results/sweeps nbs/results/sweep_bench_gpu.json "$LOG"/*.log "$LOG"/gpu.txt 2>/dev/null
+tar czf "$LOG/records.tgz" nbs/results/sweeps nbs/results/analysis nbs/results/sweep_bench_gpu.json "$LOG"/*.log "$LOG"/gpu.txt 2>/dev/null
 if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8
 ls -la "$LOG"
