@@ -511,6 +511,7 @@ def metrics_parser():
 def metrics_cli(argv=None):
     "Console entry point of `minsym_metrics`."
     a = metrics_parser().parse_args(argv)
+    prov = provenance('cpu')             # the code and machine as the command starts
     with cli_errors('minsym_metrics'):
         check_number('--threshold', a.threshold, 0, strict=True)
         for n in a.names:
@@ -533,5 +534,5 @@ def metrics_cli(argv=None):
         meta = json.loads((out / 'metrics_meta.json').read_text()) if (out / 'metrics_meta.json').exists() else {}
         for n in a.names:
             meta[n] = dict(command=f"minsym_metrics {' '.join(a.names)} --threshold {a.threshold}",
-                           provenance=provenance('cpu'))
+                           provenance=prov)
         write_json(out / 'metrics_meta.json', meta)
