@@ -144,10 +144,11 @@ def random_code_accuracy(images, targets, n_messages, seed=0):
 BOUNDS = ('attribute_blind', 'attribute_informed', 'capacity')
 BOUND_COLUMNS = ['min_sym', 'max_len', 'bound', 'accuracy']
 
-def bounds_table(data_dir='data', lengths=range(1, 6), vocab_size=80, n_values=4):
-    "The three bounds on the validation games of both paper datasets: rows of BOUND_COLUMNS."
+def bounds_table(data_dir='data', lengths=range(1, 6), vocab_size=80, n_values=4,
+                 datasets=('paper2', 'paper3')):
+    "The three bounds on the validation games of `datasets` (`load_dataset` names): rows of BOUND_COLUMNS."
     rows = []
-    for name in ('paper2', 'paper3'):
+    for name in datasets:
         _, (images, targets), min_sym = load_dataset(name, data_dir)
         n_objects = n_values ** images.shape[2]
         for L in lengths:
@@ -179,13 +180,17 @@ def bounds_cli(
     data_dir:str='data',  # the paper's datasets (built there when missing)
     max_len:int=5,        # bounds for L = 1 .. max_len
     vocab_size:int=80,    # symbols per message position, for the capacity bound
+    datasets:str='paper2,paper3',  # comma-separated `load_dataset` names, e.g. n512_k3,n512_k4
 ):
-    "Write the accuracy bounds of attribute-value languages and of any code, both paper datasets."
+    "Write the accuracy bounds of attribute-value languages and of any code on the validation games."
     with cli_errors('python -m minsym.analysis'):
         max_len = check_int('max_len', max_len, lo=1, hi=20)
         vocab_size = check_int('vocab_size', vocab_size, lo=1)
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        rows = bounds_table(data_dir, range(1, max_len + 1), vocab_size)
+        names = [d for d in datasets.split(',') if d]
+        if not names:
+            raise ValueError("datasets: give at least one name, e.g. paper2,paper3")
+        rows = bounds_table(data_dir, range(1, max_len + 1), vocab_size, datasets=names)
         print(f"wrote {write_bounds(out, rows)}: {len(rows)} rows")
 
 # %% ../nbs/07_analysis.ipynb #132034b1
