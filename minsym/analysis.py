@@ -27,6 +27,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
 from .core import atomic_write, check_int, check_number, cli_errors, provenance, write_json
+from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
 import torch
 import torch.nn.functional as F
@@ -145,11 +146,16 @@ BOUNDS = ('attribute_blind', 'attribute_informed', 'capacity')
 BOUND_COLUMNS = ['min_sym', 'max_len', 'bound', 'accuracy']
 
 def bounds_table(data_dir='data', lengths=range(1, 6), vocab_size=80, n_values=4,
-                 datasets=('paper2', 'paper3')):
-    "The three bounds on the validation games of `datasets` (`load_dataset` names): rows of BOUND_COLUMNS."
+                 datasets=('paper2', 'paper3'), no_message=False):
+    """The three bounds on the validation games of `datasets` (`load_dataset` names): rows of
+    BOUND_COLUMNS; with `no_message`, also the accuracy of the sampling chapter's receiver that
+    ignores the message (bound 'no_message', max_len 0)."""
     rows = []
     for name in datasets:
         _, (images, targets), min_sym = load_dataset(name, data_dir)
+        if no_message:
+            rows.append(dict(min_sym=min_sym, max_len=0, bound='no_message',
+                             accuracy=no_message_accuracy(images, targets)))
         n_objects = n_values ** images.shape[2]
         for L in lengths:
             values = (attribute_blind_accuracy(images, targets, L),
@@ -181,6 +187,7 @@ def bounds_cli(
     max_len:int=5,        # bounds for L = 1 .. max_len
     vocab_size:int=80,    # symbols per message position, for the capacity bound
     datasets:str='paper2,paper3',  # comma-separated `load_dataset` names, e.g. n512_k3,n512_k4
+    no_message:bool=False,  # also the accuracy of a receiver that ignores the message
 ):
     "Write the accuracy bounds of attribute-value languages and of any code on the validation games."
     with cli_errors('python -m minsym.analysis'):
@@ -190,7 +197,8 @@ def bounds_cli(
         names = [d for d in datasets.split(',') if d]
         if not names:
             raise ValueError("datasets: give at least one name, e.g. paper2,paper3")
-        rows = bounds_table(data_dir, range(1, max_len + 1), vocab_size, datasets=names)
+        rows = bounds_table(data_dir, range(1, max_len + 1), vocab_size, datasets=names,
+                            no_message=no_message)
         print(f"wrote {write_bounds(out, rows)}: {len(rows)} rows")
 
 # %% ../nbs/07_analysis.ipynb #132034b1
