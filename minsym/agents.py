@@ -76,8 +76,9 @@ class GRU(nn.Module):
 
 # %% ../nbs/03_agents.ipynb #f88c8ef8
 class Sender(nn.Module):
-    '''GRU sender: target vector (B, n_features) [and, if `informed`, the game's images
-    (B, n_images, n_features)] -> one-hot message (B, max_len, vocab_size [+ 1 with `eos`]).'''
+    '''GRU sender: target vector (B, n_features) [and, if `informed`, the game's
+    images (B, n_images, n_features)] -> one-hot message
+    (B, max_len, vocab_size [+ 1 with `eos`]).'''
 
     def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
                  state_from_image=True, eos=False, informed=False, context_size=64):
@@ -97,8 +98,9 @@ class Sender(nn.Module):
             self.context_out = nn.Linear(context_size, start)
 
     def context(self, target, images):
-        '''What the sender knows of the game: for each image the target's values it shares,
-        embedded and averaged over the images (order-blind) -> (B, start size).'''
+        '''What the sender knows of the game: for each image the target's values it
+        shares, embedded and averaged over the images (order-blind)
+        -> (B, start size).'''
         shared = images * target[:, None]
         return self.context_out(torch.relu(self.context_in(shared)).mean(1))
 

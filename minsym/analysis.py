@@ -26,7 +26,8 @@ from fastcore.script import call_parse
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from .core import atomic_write, check_int, check_number, cli_errors, provenance, write_json
+from .core import (atomic_write, check_int, check_number, cli_errors, provenance,
+                         write_json)
 from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
 import torch
@@ -38,25 +39,29 @@ from .sweep import StackedAgents, RunData, load_dataset, position_ablation
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
-    "Set bits of each mask, summed over its words: (..., n_words) uint64 -> (...) int64."
+    """Set bits of each mask, summed over its words:
+    (..., n_words) uint64 -> (...) int64."""
     if hasattr(np, 'bitwise_count'):
         return np.bitwise_count(words).sum(-1, dtype=np.int64)
     return np.unpackbits(words.view(np.uint8), axis=-1).sum(-1, dtype=np.int64)
 
 def _pack(flags):
-    "(n_games, n_images) bool -> (n_games, n_words) uint64 masks, bit j set iff image j is flagged."
+    """(n_games, n_images) bool -> (n_games, n_words) uint64 masks,
+    bit j set iff image j is flagged."""
     g, n = flags.shape
     padded = np.zeros((g, -(-n // 64) * 64), bool)
     padded[:, :n] = flags
     return np.packbits(padded, axis=-1, bitorder='little').view('<u8')
 
 def attribute_subsets(n_attrs, max_len):
-    "Every set of `max_len` attribute indices, lexicographic: (comb(n_attrs, max_len), max_len)."
+    """Every set of `max_len` attribute indices, lexicographic:
+    (comb(n_attrs, max_len), max_len)."""
     every = combinations(range(n_attrs), max_len)
     return np.array(list(every), np.intp).reshape(-1, max_len)
 
 def consistent_counts(match, subsets):
-    "Distractors agreeing with the target on every attribute of a subset: (n_games, n_subsets)."
+    """Distractors agreeing with the target on every attribute of a subset:
+    (n_games, n_subsets)."""
     both = match[:, subsets[:, 0]]
     for i in range(1, subsets.shape[1]):
         both &= match[:, subsets[:, i]]
@@ -76,16 +81,18 @@ def _masks(images, targets, max_len, possible):
     if possible is not None:
         possible = np.asarray(possible, bool)
         if possible.shape != images.shape[:2]:
-            raise ValueError(f"possible must be (n_games, n_images) = {images.shape[:2]}; "
-                             f"got {possible.shape}")
+            raise ValueError(f"possible must be (n_games, n_images) = "
+                             f"{images.shape[:2]}; got {possible.shape}")
         match &= _pack(possible)[:, None, :]
     return images, match, max_len
 
 def attribute_blind_by_subset(images, targets, max_len, possible=None):
-    "Mean accuracy of naming the target's values on each set of `max_len` attributes: (n_subsets,)."
+    """Mean accuracy of naming the target's values on each set of `max_len` attributes:
+    (n_subsets,)."""
     images, match, max_len = _masks(images, targets, max_len, possible)
     subsets = attribute_subsets(images.shape[2], max_len)
-    parts = [(1 / (1 + consistent_counts(match, s))).mean(0) for s in _chunks(subsets, len(images))]
+    parts = [(1 / (1 + consistent_counts(match, s))).mean(0)
+             for s in _chunks(subsets, len(images))]
     return np.concatenate(parts)
 
 def attribute_blind_accuracy(images, targets, max_len, possible=None):
@@ -94,7 +101,8 @@ def attribute_blind_accuracy(images, targets, max_len, possible=None):
 
 # %% ../nbs/07_analysis.ipynb #922378ce
 def fewest_consistent(images, targets, max_len, possible=None):
-    "Per game, the fewest distractors agreeing with the target on `max_len` attributes: (n_games,)."
+    """Per game, the fewest distractors agreeing with the target
+    on `max_len` attributes: (n_games,)."""
     images, match, max_len = _masks(images, targets, max_len, possible)
     subsets = attribute_subsets(images.shape[2], max_len)
     fewest = np.full(len(images), images.shape[1], np.int64)
@@ -103,26 +111,29 @@ def fewest_consistent(images, targets, max_len, possible=None):
     return fewest
 
 def attribute_informed_accuracy(images, targets, max_len, possible=None):
-    "Bound (b): literal receiver, the sender names the best `max_len` of the target's values."
+    """Bound (b): literal receiver,
+    the sender names the best `max_len` of the target's values."""
     fewest = fewest_consistent(images, targets, max_len, possible)
     return float((1 / (1 + fewest)).mean())
 
 # %% ../nbs/07_analysis.ipynb #a9026f73
 def _missed(size, n_images, n_objects):
-    "log P(a class of `size` objects gets none of `n_images` distinct draws from `n_objects`)."
+    """log P(a class of `size` objects gets none of `n_images` distinct draws
+    from `n_objects`)."""
     if n_objects - size < n_images:
         return float('-inf')
     return sum(log1p(-size / (n_objects - i)) for i in range(n_images))
 
 def capacity_accuracy(n_messages, n_images=64, n_objects=None):
-    """Bound (c): the best accuracy of a code of `n_messages` messages, the sender blind to the
-    distractors, images distinct and uniform out of `n_objects` (None: with replacement)."""
+    """Bound (c): the best accuracy of a code of `n_messages` messages, the sender blind
+    to the distractors, images distinct and uniform out of `n_objects`
+    (None: with replacement)."""
     n_messages = check_int('n_messages', n_messages, lo=1)
     n_images = check_int('n_images', n_images, lo=1)
     if n_objects is None:
         return n_messages * -expm1(n_images * log1p(-1 / n_messages)) / n_images
     n_objects = check_int('n_objects', n_objects, lo=n_images)
-    size, larger = divmod(n_objects, n_messages)               # `larger` classes hold size + 1
+    size, larger = divmod(n_objects, n_messages)   # `larger` classes hold size + 1
     hits = 0.0
     for s, count in ((size + 1, larger), (size, n_messages - larger)):
         if s > 0 and count > 0:
@@ -131,7 +142,8 @@ def capacity_accuracy(n_messages, n_images=64, n_objects=None):
 
 # %% ../nbs/07_analysis.ipynb #4bc7b9f1
 def random_code_accuracy(images, targets, n_messages, seed=0):
-    "Accuracy of a random code: each distinct image gets a uniform one of `n_messages` messages."
+    """Accuracy of a random code:
+    each distinct image gets a uniform one of `n_messages` messages."""
     images = check_images(images, batch=True)
     targets = check_targets(targets, images)
     g, n, n_attrs = images.shape
@@ -147,9 +159,9 @@ BOUND_COLUMNS = ['min_sym', 'max_len', 'bound', 'accuracy']
 
 def bounds_table(data_dir='data', lengths=range(1, 6), vocab_size=80, n_values=4,
                  datasets=('paper2', 'paper3'), no_message=False):
-    """The three bounds on the validation games of `datasets` (`load_dataset` names): rows of
-    BOUND_COLUMNS; with `no_message`, also the accuracy of the sampling chapter's receiver that
-    ignores the message (bound 'no_message', max_len 0)."""
+    """The three bounds on the validation games of `datasets` (`load_dataset` names):
+    rows of BOUND_COLUMNS; with `no_message`, also the accuracy of the sampling
+    chapter's receiver that ignores the message (bound 'no_message', max_len 0)."""
     rows = []
     for name in datasets:
         _, (images, targets), min_sym = load_dataset(name, data_dir)
@@ -162,7 +174,8 @@ def bounds_table(data_dir='data', lengths=range(1, 6), vocab_size=80, n_values=4
                       attribute_informed_accuracy(images, targets, L),
                       capacity_accuracy(vocab_size ** L, images.shape[1], n_objects))
             for bound, accuracy in zip(BOUNDS, values):
-                rows.append(dict(min_sym=min_sym, max_len=L, bound=bound, accuracy=accuracy))
+                rows.append(dict(min_sym=min_sym, max_len=L, bound=bound,
+                                 accuracy=accuracy))
     return rows
 
 def write_bounds(path, rows):
@@ -182,14 +195,17 @@ def read_bounds(path):
 # %% ../nbs/07_analysis.ipynb #b65e9b4f
 @call_parse
 def bounds_cli(
-    out:str='nbs/results/analysis/bounds.csv',  # the CSV to write (its folder is created)
+    # the CSV to write (its folder is created)
+    out:str='nbs/results/analysis/bounds.csv',
     data_dir:str='data',  # the paper's datasets (built there when missing)
     max_len:int=5,        # bounds for L = 1 .. max_len
     vocab_size:int=80,    # symbols per message position, for the capacity bound
-    datasets:str='paper2,paper3',  # comma-separated `load_dataset` names, e.g. n512_k3,n512_k4
+    # comma-separated `load_dataset` names, e.g. n512_k3,n512_k4
+    datasets:str='paper2,paper3',
     no_message:bool=False,  # also the accuracy of a receiver that ignores the message
 ):
-    "Write the accuracy bounds of attribute-value languages and of any code on the validation games."
+    """Write the accuracy bounds of attribute-value languages and of any code
+    on the validation games."""
     with cli_errors('python -m minsym.analysis'):
         max_len = check_int('max_len', max_len, lo=1, hi=20)
         vocab_size = check_int('vocab_size', vocab_size, lo=1)
@@ -203,7 +219,8 @@ def bounds_cli(
 
 # %% ../nbs/07_analysis.ipynb #132034b1
 def possible_targets(images, min_sym, chunk=256):
-    "Per game, the images whose own min(|M|) in the game is `min_sym`: (n_games, n_images) bool."
+    """Per game, the images whose own min(|M|) in the game is `min_sym`:
+    (n_games, n_images) bool."""
     images = check_images(images, batch=True)
     min_sym = check_int('min_sym', min_sym, lo=1, hi=images.shape[2])
     g, n, _ = images.shape
@@ -212,25 +229,30 @@ def possible_targets(images, min_sym, chunk=256):
         part = images[s:s + chunk]
         every = np.repeat(part, n, axis=0)
         which = np.tile(np.arange(n), len(part))
-        out[s:s + chunk] = (solve_min_sym_batch(every, which) == min_sym).reshape(len(part), n)
+        solved = solve_min_sym_batch(every, which) == min_sym
+        out[s:s + chunk] = solved.reshape(len(part), n)
     return out
 
 # %% ../nbs/07_analysis.ipynb #b8fdd960
 def check_language(messages, targets):
-    "`messages` (n_targets, L) symbol ids, `targets` (n_targets, n_attrs) values: int64 arrays."
+    """`messages` (n_targets, L) symbol ids, `targets` (n_targets, n_attrs) values:
+    int64 arrays."""
     messages = np.asarray(messages)
     targets = np.asarray(targets)
     if messages.ndim != 2 or targets.ndim != 2 or len(messages) != len(targets):
-        raise ValueError(f"messages must be (n_targets, L) and targets (n_targets, n_attrs), "
-                         f"one row per target; got shapes {messages.shape} and {targets.shape}")
+        raise ValueError(f"messages must be (n_targets, L) and targets "
+                         f"(n_targets, n_attrs), one row per target; got shapes "
+                         f"{messages.shape} and {targets.shape}")
     if messages.dtype.kind not in 'iu' or targets.dtype.kind not in 'iu':
-        raise ValueError("messages and targets must hold integers (symbol ids, attribute values)")
+        raise ValueError("messages and targets must hold integers "
+                         "(symbol ids, attribute values)")
     if len(messages) < 2:
         raise ValueError("a language needs at least two targets")
     return messages.astype(np.int64), targets.astype(np.int64)
 
 def entropy_bits(*columns):
-    "Plug-in entropy in bits of the rows formed by `columns`, each an (n,) integer array."
+    """Plug-in entropy in bits of the rows formed by `columns`,
+    each an (n,) integer array."""
     _, counts = np.unique(np.stack(columns, 1), axis=0, return_counts=True)
     p = counts / counts.sum()
     return float(np.sum(p * np.log2(1 / p)))
@@ -241,14 +263,15 @@ def mutual_information(x, y):
 
 # %% ../nbs/07_analysis.ipynb #ec464b90
 def symbol_table(messages, targets, n_values=None):
-    """Per used symbol: `count` (targets whose message holds it), the attribute value it predicts
-    best (`attr`, `value`: highest precision, then recall), its `precision`, `recall`: (n_used,)."""
+    """Per used symbol: `count` (targets whose message holds it), the attribute value it
+    predicts best (`attr`, `value`: highest precision, then recall), its `precision`,
+    `recall`: (n_used,)."""
     messages, targets = check_language(messages, targets)
     n_values = int(targets.max()) + 1 if n_values is None else n_values
     symbols = np.unique(messages)
-    present = (messages[:, :, None] == symbols).any(1)                      # (n, n_used)
+    present = (messages[:, :, None] == symbols).any(1)             # (n, n_used)
     onehot = (targets[:, :, None] == np.arange(n_values)).reshape(len(targets), -1)
-    joint = present.T.astype(np.int64) @ onehot                    # (n_used, n_attrs * n_values)
+    joint = present.T.astype(np.int64) @ onehot    # (n_used, n_attrs * n_values)
     count = present.sum(0)
     precision = joint / count[:, None]
     recall = joint / np.maximum(onehot.sum(0), 1)
@@ -257,11 +280,13 @@ def symbol_table(messages, targets, n_values=None):
         tied = np.flatnonzero(p == p.max())
         best[k] = tied[np.argmax(r[tied])]
     rows = np.arange(len(symbols))
-    return dict(symbol=symbols, count=count, attr=best // n_values, value=best % n_values,
-                precision=precision[rows, best], recall=recall[rows, best])
+    return dict(symbol=symbols, count=count, attr=best // n_values,
+                value=best % n_values, precision=precision[rows, best],
+                recall=recall[rows, best])
 
 def naming_share(table, threshold=0.9, min_count=10):
-    "Share of symbols used >= `min_count` times whose best value has precision >= `threshold`."
+    """Share of symbols used >= `min_count` times
+    whose best value has precision >= `threshold`."""
     often = table['count'] >= min_count
     if not often.any():
         return float('nan')
@@ -273,7 +298,8 @@ def position_entropy(messages):
     return np.array([entropy_bits(column) for column in np.asarray(messages).T])
 
 def position_nmi(messages, targets):
-    "I(position; attribute) / mean(H(position), H(attribute)) for every pair: (L, n_attrs)."
+    """I(position; attribute) / mean(H(position), H(attribute)) for every pair:
+    (L, n_attrs)."""
     messages, targets = check_language(messages, targets)
     out = np.zeros((messages.shape[1], targets.shape[1]))
     for j, symbol in enumerate(messages.T):
@@ -291,19 +317,22 @@ def edit_distances(messages, chunk=1 << 19):
     out = np.empty(len(first), np.int16)
     for s in range(0, len(first), chunk):
         a, b = messages[first[s:s + chunk]], messages[second[s:s + chunk]]
-        prev = np.tile(np.arange(L + 1, dtype=np.int16), (len(a), 1))    # from a's empty prefix
+        # distances from a's empty prefix
+        prev = np.tile(np.arange(L + 1, dtype=np.int16), (len(a), 1))
         for r in range(1, L + 1):
             cur = np.empty_like(prev)
             cur[:, 0] = r
             for c in range(1, L + 1):
                 substitute = prev[:, c - 1] + (a[:, r - 1] != b[:, c - 1])
-                cur[:, c] = np.minimum(np.minimum(prev[:, c], cur[:, c - 1]) + 1, substitute)
+                insert_or_delete = np.minimum(prev[:, c], cur[:, c - 1]) + 1
+                cur[:, c] = np.minimum(insert_or_delete, substitute)
             prev = cur
         out[s:s + chunk] = prev[:, L]
     return out
 
 def topographic_similarity(messages, targets):
-    "Spearman correlation of targets' Hamming and messages' edit distances (nan if constant)."
+    """Spearman correlation of targets' Hamming and messages' edit distances
+    (nan if constant)."""
     messages, targets = check_language(messages, targets)
     meaning = pdist(targets, 'hamming')
     message = edit_distances(messages)
@@ -313,59 +342,72 @@ def topographic_similarity(messages, targets):
 
 # %% ../nbs/07_analysis.ipynb #c0c0dc41
 def _mi_gap(targets, columns):
-    "Mean over non-constant columns of eq-disent: (best - second MI with an attribute) / entropy."
+    """Mean over non-constant columns of eq-disent:
+    (best - second MI with an attribute) / entropy."""
     gaps = []
     for column in columns.T:
         h = entropy_bits(column)
         if h == 0:
             continue
-        mi = sorted((mutual_information(value, column) for value in targets.T), reverse=True)
+        mi = sorted((mutual_information(value, column) for value in targets.T),
+                    reverse=True)
         gaps.append((mi[0] - mi[1]) / h)
     return float(np.mean(gaps)) if gaps else float('nan')
 
 def positional_disentanglement(messages, targets):
-    "posdis (Chaabouni et al. 2020): eq-disent per position, averaged over non-constant positions."
+    """posdis (Chaabouni et al. 2020): eq-disent per position,
+    averaged over non-constant positions."""
     messages, targets = check_language(messages, targets)
     if targets.shape[1] < 2:
-        raise ValueError("disentanglement compares attributes: targets need at least two")
+        raise ValueError("disentanglement compares attributes: "
+                         "targets need at least two")
     return _mi_gap(targets, messages)
 
 def bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore=()):
-    "bosdis (Chaabouni et al. 2020): eq-disent per symbol count, symbols `ignore` left out."
+    """bosdis (Chaabouni et al. 2020): eq-disent per symbol count,
+    symbols `ignore` left out."""
     messages, targets = check_language(messages, targets)
     if targets.shape[1] < 2:
-        raise ValueError("disentanglement compares attributes: targets need at least two")
+        raise ValueError("disentanglement compares attributes: "
+                         "targets need at least two")
     kept = np.setdiff1d(np.arange(vocab_size), ignore)
     counts = (messages[:, :, None] == kept).sum(1)
     return _mi_gap(targets, counts)
 
 # %% ../nbs/07_analysis.ipynb #2e8a51c4
 def language_summary(messages, targets, vocab_size, ignore=()):
-    "Message-level measures: distinct messages, message entropy, topsim, posdis, bosdis (a dict)."
+    """Message-level measures: distinct messages, message entropy, topsim, posdis,
+    bosdis (a dict)."""
     messages, targets = check_language(messages, targets)
-    return dict(n_distinct=len(np.unique(messages, axis=0)), entropy=entropy_bits(*messages.T),
+    bosdis = bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore)
+    return dict(n_distinct=len(np.unique(messages, axis=0)),
+                entropy=entropy_bits(*messages.T),
                 topsim=topographic_similarity(messages, targets),
                 posdis=positional_disentanglement(messages, targets),
-                bosdis=bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore))
+                bosdis=bosdis)
 
 # %% ../nbs/07_analysis.ipynb #8fff7eb3
 def constructed_languages(targets, max_len=3, vocab_size=80, n_values=4, seed=0):
-    "Four languages with known answers for `targets` (n, n_attrs): {name: messages (n, max_len)}."
+    """Four languages with known answers for `targets` (n, n_attrs):
+    {name: messages (n, max_len)}."""
     targets = np.asarray(targets)
     if n_values * max_len > vocab_size - 1 or targets.shape[1] < max_len:
         raise ValueError("need n_values * max_len < vocab_size and max_len <= n_attrs")
-    named = n_values * np.arange(max_len) + targets[:, :max_len]            # the symbol of (j, a_j)
+    # the symbol of (j, a_j)
+    named = n_values * np.arange(max_len) + targets[:, :max_len]
     _, image = np.unique(targets, axis=0, return_inverse=True)
     rng = np.random.default_rng(seed)
     holistic = rng.integers(0, vocab_size, (image.max() + 1, max_len))[image.ravel()]
     ignores = named.copy()
     ignores[:, -1] = vocab_size - 1
     repeats = np.repeat(named[:, :1], max_len, axis=1)
-    return dict(attribute_value=named, holistic=holistic, ignores_one=ignores, repeats_one=repeats)
+    return dict(attribute_value=named, holistic=holistic, ignores_one=ignores,
+                repeats_one=repeats)
 
 # %% ../nbs/07_analysis.ipynb #a779cd7d
 def _read_group(path, device):
-    "A group checkpoint; sweeps run before checkpoints had a header wrote plain (zip) torch files."
+    """A group checkpoint; sweeps run before checkpoints had a header
+    wrote plain (zip) torch files."""
     try:
         return load_checkpoint(path, device)
     except ValueError:
@@ -375,13 +417,14 @@ def _read_group(path, device):
 
 def _folder_name(datasets, configs):
     "The name `minsym.sweep` gives a group's folder, from the configurations as stored."
-    text = json.dumps([[d, c] for d, c in zip(datasets, configs)], sort_keys=True, default=str)
+    text = json.dumps([[d, c] for d, c in zip(datasets, configs)], sort_keys=True,
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu'):
-    """Every finished group of the sweep recorded in `records` (its folder, with `meta.json`):
-    (runs, stacked agents in evaluation mode, validation `RunData`); each run a dict of its dataset,
-    min_sym, max_len, seed, eos and informed."""
+    """Every finished group of the sweep recorded in `records` (its folder, with
+    `meta.json`): (runs, stacked agents in evaluation mode, validation `RunData`);
+    each run a dict of its dataset, min_sym, max_len, seed, eos and informed."""
     meta = json.loads((Path(records) / 'meta.json').read_text())
     folder = Path(runs_dir) / meta['sweep']['name']
     wanted = {}
@@ -394,10 +437,10 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
         match = [d for d in wanted.get(len(state['configs']), [])
                  if _folder_name(d, state['configs']) == path.parent.name]
         if not match:
-            continue                                    # a checkpoint of another version of the sweep
+            continue                # a checkpoint of another version of the sweep
         configs = [TrainConfig(**dict(c, device=device)) for c in state['configs']]
         if any(len(h) < c.epochs for h, c in zip(state['histories'], configs)):
-            continue                                    # not finished
+            continue                # not finished
         for d in match[0]:
             if d not in datasets:
                 datasets[d] = load_dataset(d, data_dir)
@@ -405,7 +448,7 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
         stacked = StackedAgents([build_agents(c, n_attrs) for c in configs], configs[0])
         stacked.load_state_dict(state['model'])
         val = RunData([datasets[d][1] for d in match[0]], torch.device(device),
-                    configs[0].n_values, 'val_games')
+                      configs[0].n_values, 'val_games')
         runs = [dict(dataset=d, min_sym=datasets[d][2], max_len=c.max_len, seed=c.seed,
                      eos=c.eos, informed=c.informed) for d, c in zip(match[0], configs)]
         yield runs, stacked.to(device).eval(), val
@@ -413,7 +456,8 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
 # %% ../nbs/07_analysis.ipynb #c345df95
 @torch.no_grad()
 def greedy_messages(stacked, data, batch_size=1024):
-    "Symbol ids (R, n, L) of the greedy messages for each run's games, and their lengths (R, n)."
+    """Symbol ids (R, n, L) of the greedy messages for each run's games,
+    and their lengths (R, n)."""
     c, dev = stacked.config, data.images.device
     R, ids, lengths = len(data.index), [], []
     for i in range(0, data.n, batch_size):
@@ -424,49 +468,54 @@ def greedy_messages(stacked, data, batch_size=1024):
         with precision(c):
             message = stacked.send(target, images=onehot)
         ids.append(message.argmax(-1))
-        lengths.append(message_lengths(message) if c.eos else torch.full_like(targets, c.max_len))
+        lengths.append(message_lengths(message) if c.eos
+                       else torch.full_like(targets, c.max_len))
     return torch.cat(ids, 1), torch.cat(lengths, 1)
 
 @torch.no_grad()
 def truncation_accuracy(stacked, data, batch_size=1024):
-    "Accuracy (R, L + 1) with only the first k = 0..L symbols of each greedy message kept."
+    """Accuracy (R, L + 1) with only the first k = 0..L symbols
+    of each greedy message kept."""
     c, dev = stacked.config, data.images.device
     ids, _ = greedy_messages(stacked, data, batch_size)
     V = stacked.n_symbols
     if c.eos:
-        filler = torch.full(ids.shape[::2], V - 1, device=dev)           # the message ends
+        filler = torch.full(ids.shape[::2], V - 1, device=dev)   # the message ends
     else:
-        filler = F.one_hot(ids, V).sum(1).argmax(-1)                        # (R, L): most used
+        filler = F.one_hot(ids, V).sum(1).argmax(-1)             # (R, L): most used
     R = len(data.index)
     correct = torch.zeros(R, c.max_len + 1, device=dev)
     for k in range(c.max_len + 1):
         cut = torch.where(torch.arange(c.max_len, device=dev) < k, ids, filler[:, None])
         for i in range(0, data.n, batch_size):
-            rows = torch.arange(i, min(i + batch_size, data.n), device=dev).expand(R, -1)
-            images, targets = data.batch(rows)
+            rows = torch.arange(i, min(i + batch_size, data.n), device=dev)
+            images, targets = data.batch(rows.expand(R, -1))
             message = F.one_hot(cut[:, i:i + batch_size], V).float()
             with precision(c):
                 steps = stacked.receive(message, images_to_onehot(images, c.n_values))
             if c.eos:
-                steps = torch.take_along_dim(steps, message_lengths(message)[:, :, None, None], 2)
+                ends = message_lengths(message)[:, :, None, None]
+                steps = torch.take_along_dim(steps, ends, 2)
             correct[:, k] += (steps[:, :, 0].argmax(-1) == targets).sum(1)
     return [[x / data.n for x in row] for row in correct.tolist()]
 
 def effective_length(accuracy, ablated, kept, threshold=0.05):
-    """(positions whose randomisation costs more than `threshold`, fewest symbols kept whose accuracy
-    is within `threshold` of `accuracy`) of one run."""
+    """(positions whose randomisation costs more than `threshold`, fewest symbols kept
+    whose accuracy is within `threshold` of `accuracy`) of one run."""
     by_position = int(sum(accuracy - a > threshold for a in ablated))
-    by_prefix = next((k for k, a in enumerate(kept) if a >= accuracy - threshold), len(kept) - 1)
+    enough = (k for k, a in enumerate(kept) if a >= accuracy - threshold)
+    by_prefix = next(enough, len(kept) - 1)
     return by_position, by_prefix
 
 # %% ../nbs/07_analysis.ipynb #67584a74
 METRIC_KEYS = ['sweep', 'dataset', 'min_sym', 'max_len', 'seed', 'eos', 'informed']
-METRIC_VALUES = ['val_acc', 'mean_len', 'n_distinct', 'entropy', 'topsim', 'posdis', 'bosdis',
-                 'naming', 'eff_ablation', 'eff_truncation']
+METRIC_VALUES = ['val_acc', 'mean_len', 'n_distinct', 'entropy', 'topsim', 'posdis',
+                 'bosdis', 'naming', 'eff_ablation', 'eff_truncation']
 CUT_COLUMNS = METRIC_KEYS + ['kind', 'index', 'val_acc']
 
 def run_metrics(name, runs, stacked, val, threshold=0.05):
-    "Rows of metrics.csv and cuts.csv for one group of sweep `name` (`sweep_groups`' items)."
+    """Rows of metrics.csv and cuts.csv for one group of sweep `name`
+    (`sweep_groups`' items)."""
     ids, lengths = greedy_messages(stacked, val)
     ablated = position_ablation(stacked, val)
     kept = truncation_accuracy(stacked, val)
@@ -486,12 +535,15 @@ def run_metrics(name, runs, stacked, val, threshold=0.05):
         keep = ~np.isin(table['symbol'], ignore)
         naming = naming_share({k: v[keep] for k, v in table.items()})
         key = dict(sweep=name, **run)
-        rows.append(dict(key, val_acc=accuracy, mean_len=lengths[r].float().mean().item(),
+        effective = effective_length(accuracy, ablated[r], kept[r], threshold)
+        mean_len = lengths[r].float().mean().item()
+        rows.append(dict(key, val_acc=accuracy, mean_len=mean_len,
                          **language_summary(msg, attrs, V, ignore), naming=naming,
-                         **dict(zip(('eff_ablation', 'eff_truncation'),
-                                    effective_length(accuracy, ablated[r], kept[r], threshold)))))
-        cuts += [dict(key, kind='ablate', index=i, val_acc=a) for i, a in enumerate(ablated[r])]
-        cuts += [dict(key, kind='keep', index=k, val_acc=a) for k, a in enumerate(kept[r])]
+                         **dict(zip(('eff_ablation', 'eff_truncation'), effective))))
+        cuts += [dict(key, kind='ablate', index=i, val_acc=a)
+                 for i, a in enumerate(ablated[r])]
+        cuts += [dict(key, kind='keep', index=k, val_acc=a)
+                 for k, a in enumerate(kept[r])]
     return rows, cuts
 
 def _csv_text(rows, columns):
@@ -509,14 +561,20 @@ def _merge(path, rows, names):
 
 # %% ../nbs/07_analysis.ipynb #14e0eb3d
 def metrics_parser():
-    p = argparse.ArgumentParser(prog='minsym_metrics', description="Language measures and effective "
-                                "lengths of every finished run of the named sweeps.")
-    p.add_argument('names', nargs='+', help='sweeps: records in RECORDS/NAME, checkpoints in RUNS/NAME')
-    p.add_argument('--records', default='nbs/results/sweeps', help='the sweeps\' records (%(default)s)')
-    p.add_argument('--runs', default='runs/sweeps', help='the sweeps\' checkpoints (%(default)s)')
-    p.add_argument('--data_dir', default='data', help='where the datasets are cached (%(default)s)')
+    about = ("Language measures and effective lengths of every finished run of the "
+             "named sweeps.")
+    p = argparse.ArgumentParser(prog='minsym_metrics', description=about)
+    p.add_argument('names', nargs='+',
+                   help='sweeps: records in RECORDS/NAME, checkpoints in RUNS/NAME')
+    p.add_argument('--records', default='nbs/results/sweeps',
+                   help='the sweeps\' records (%(default)s)')
+    p.add_argument('--runs', default='runs/sweeps',
+                   help='the sweeps\' checkpoints (%(default)s)')
+    p.add_argument('--data_dir', default='data',
+                   help='where the datasets are cached (%(default)s)')
     p.add_argument('--out', default='nbs/results/analysis',
-                   help='metrics.csv, cuts.csv and metrics_meta.json go here (%(default)s)')
+                   help='metrics.csv, cuts.csv and metrics_meta.json go here '
+                   '(%(default)s)')
     p.add_argument('--threshold', type=float, default=0.05,
                    help='accuracy an ablation must cost to count (%(default)s)')
     return p
@@ -529,23 +587,29 @@ def metrics_cli(argv=None):
         check_number('--threshold', a.threshold, 0, strict=True)
         for n in a.names:
             if not (Path(a.records) / n / 'meta.json').exists():
-                raise ValueError(f"sweep {n}: no record {Path(a.records) / n / 'meta.json'}")
+                record = Path(a.records) / n / 'meta.json'
+                raise ValueError(f"sweep {n}: no record {record}")
         rows, cuts = [], []
         for n in a.names:
             found = 0
-            for runs, stacked, val in sweep_groups(Path(a.records) / n, a.runs, a.data_dir):
+            groups = sweep_groups(Path(a.records) / n, a.runs, a.data_dir)
+            for runs, stacked, val in groups:
                 r, c = run_metrics(n, runs, stacked, val, a.threshold)
                 rows, cuts, found = rows + r, cuts + c, found + len(r)
             if not found:
-                raise ValueError(f"sweep {n}: no finished checkpoints under {Path(a.runs) / n}")
+                raise ValueError(f"sweep {n}: no finished checkpoints under "
+                                 f"{Path(a.runs) / n}")
             print(f"{n}: {found} runs")
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / 'metrics.csv', _csv_text(_merge(out / 'metrics.csv', rows, a.names),
-                                                    METRIC_KEYS + METRIC_VALUES))
-        atomic_write(out / 'cuts.csv', _csv_text(_merge(out / 'cuts.csv', cuts, a.names), CUT_COLUMNS))
-        meta = json.loads((out / 'metrics_meta.json').read_text()) if (out / 'metrics_meta.json').exists() else {}
+        metrics = _merge(out / 'metrics.csv', rows, a.names)
+        atomic_write(out / 'metrics.csv',
+                     _csv_text(metrics, METRIC_KEYS + METRIC_VALUES))
+        atomic_write(out / 'cuts.csv',
+                     _csv_text(_merge(out / 'cuts.csv', cuts, a.names), CUT_COLUMNS))
+        meta_path = out / 'metrics_meta.json'
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        command = f"minsym_metrics {' '.join(a.names)} --threshold {a.threshold}"
         for n in a.names:
-            meta[n] = dict(command=f"minsym_metrics {' '.join(a.names)} --threshold {a.threshold}",
-                           provenance=prov)
+            meta[n] = dict(command=command, provenance=prov)
         write_json(out / 'metrics_meta.json', meta)

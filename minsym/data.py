@@ -228,7 +228,8 @@ def _upper_rate(found, drawn):
 
 def _give_up(bins, have, counts, drawn, n_per_bin, max_games):
     lines = [
-        f"controlled sampling stopped after drawing {drawn:,} games (max_games={max_games:,}):"
+        f"controlled sampling stopped after drawing {drawn:,} games "
+        f"(max_games={max_games:,}):"
     ]
     for b in bins:
         line = (f"  min(|M|) = {b}: {have[b]:,} of {n_per_bin:,} games found, "
@@ -304,9 +305,9 @@ def controlled_sampling(
     max_games=10_000_000,
     progress_bar=None,
 ):
-    '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every bin
-    holds `n_per_bin` -> {k: (images, targets)}; `progress_bar`: draw a bar (default: on a
-    terminal only).'''
+    '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every
+    bin holds `n_per_bin` -> {k: (images, targets)}; `progress_bar`: draw a bar
+    (default: on a terminal only).'''
     world = _check_world(world)
     n_per_bin, max_games = check_int('n_per_bin', n_per_bin, lo=1), check_int(
         'max_games', max_games, lo=1
@@ -396,8 +397,8 @@ def _check_generation(k, n_attrs, n_values, n_images, name='k'):
     (k,) = _check_bins((k,), n_attrs, name)
     if k > n_images - 1:
         raise ValueError(
-            f"{name} is {k} but a game of {n_images} images has {n_images - 1} distractors, "
-            f"and min(|M|) <= n_distractors"
+            f"{name} is {k} but a game of {n_images} images has {n_images - 1} "
+            f"distractors, and min(|M|) <= n_distractors"
         )
     _check_images_fit(World(n_attrs, n_values), n_images)
     return k, n_attrs, n_values, n_images
@@ -452,10 +453,10 @@ def _plan(k, n_attrs, n_values, n_images):
 def _hopeless(k, accepted, drawn, plan):
     if drawn >= 4096 and _upper_rate(accepted, drawn) < _HOPELESS:
         raise SamplingError(
-            f"generate_games stopped: {accepted:,} of {drawn:,} proposals had min(|M|) = {k} "
-            f"(method {plan['method']}, agreement {plan['agreement']:.3g}); the acceptance is "
-            f"below {_HOPELESS:.1%} with 97.5% confidence. Leave agreement=None to let "
-            f"generation_plan choose it"
+            f"generate_games stopped: {accepted:,} of {drawn:,} proposals had "
+            f"min(|M|) = {k} (method {plan['method']}, agreement "
+            f"{plan['agreement']:.3g}); the acceptance is below {_HOPELESS:.1%} with "
+            f"97.5% confidence. Leave agreement=None to let generation_plan choose it"
         )
 
 
@@ -958,14 +959,15 @@ def save_games(path, images, targets, meta=None, min_sym=None):
         given = np.asarray(min_sym)
         if given.shape != targets.shape:
             raise ValueError(
-                f"min_sym has shape {given.shape}; give one value per game, {targets.shape}"
+                f"min_sym has shape {given.shape}; give one value per game, "
+                f"{targets.shape}"
             )
         wrong = np.flatnonzero(given != solved)
         if wrong.size:
             g = int(wrong[0])
             raise ValueError(
-                f"min_sym is wrong for {wrong.size:,} of {len(solved):,} games: game {g} has "
-                f"min(|M|) = {solved[g]}, min_sym says {given[g]}"
+                f"min_sym is wrong for {wrong.size:,} of {len(solved):,} games: "
+                f"game {g} has min(|M|) = {solved[g]}, min_sym says {given[g]}"
             )
     return _write_games(path, images, targets, _min_sym_array(solved), meta)
 
@@ -1031,8 +1033,8 @@ def load_games(path):
         or min_sym.shape != targets.shape
     ):
         raise bad(
-            f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) do not fit "
-            f"{meta['n_games']} games"
+            f"targets ({targets.shape}, {targets.dtype}) or min_sym ({min_sym.shape}) "
+            f"do not fit {meta['n_games']} games"
         )
     if _digest(images, targets, min_sym) != meta['sha256']:
         raise bad("SHA-256 mismatch: the arrays changed after they were saved")
@@ -1040,8 +1042,9 @@ def load_games(path):
 
 # %% ../nbs/02_sampling.ipynb #34235ce4
 def save_egg_games(path, images, targets):
-    '''Write games in EGG's discrimination-game text format (`egg/zoo/basic_games`): a
-    line per game, values space-separated, images separated by ` . `, the target last.'''
+    '''Write games in EGG's discrimination-game text format (`egg/zoo/basic_games`):
+    a line per game, values space-separated, images separated by ` . `,
+    the target last.'''
     images = check_images(images, batch=True)
     targets = check_targets(targets, images)
     lines = [
@@ -1079,7 +1082,8 @@ def _summary(files, config, seconds, egg_files=None):
         )
     for path, n_games in (egg_files or {}).items():
         print(
-            f"{path}: the same {n_games:,} games in EGG's discrimination-game text format"
+            f"{path}: the same {n_games:,} games in EGG's discrimination-game "
+            f"text format"
         )
     print(', '.join(f'{k} {v}' for k, v in config.items()) + f', minsym {__version__}')
     print(f"time {seconds:.1f} s")
@@ -1090,7 +1094,8 @@ def _cli_check(options, seed):
     given = {k: v for k, v in options.items() if v is not None}
     if given.get('min_sym') is None:
         raise ValueError(
-            "give --min_sym K, the min(|M|) of every game (or --paper for the paper's datasets)"
+            "give --min_sym K, the min(|M|) of every game "
+            "(or --paper for the paper's datasets)"
         )
     o = dict(
         dict(n=10_000, n_attrs=20, n_values=4, n_images=64, max_games=10_000_000),
@@ -1124,8 +1129,9 @@ def _cli_check(options, seed):
         raise ValueError("--burn_in and --start set up --mcmc; give --mcmc too")
     if o['n_images'] > o['n_values'] ** o['n_attrs']:
         raise ValueError(
-            f"--n_images is {o['n_images']} but only {o['n_values'] ** o['n_attrs']:,} different "
-            f"images exist with --n_attrs {o['n_attrs']} --n_values {o['n_values']}"
+            f"--n_images is {o['n_images']} but only "
+            f"{o['n_values'] ** o['n_attrs']:,} different images exist with "
+            f"--n_attrs {o['n_attrs']} --n_values {o['n_values']}"
         )
     return o
 
@@ -1134,8 +1140,8 @@ def _cli_paper(out, seed, options):
     extra = [f'--{k}' for k, v in options.items() if v is not None]
     if extra:
         raise ValueError(
-            f"--paper writes the paper's datasets (|A| = 20, |V| = 4, 64 images, 10,000 games "
-            f"of min(|M|) = 2 and 3) and takes no {', '.join(extra)}"
+            f"--paper writes the paper's datasets (|A| = 20, |V| = 4, 64 images, "
+            f"10,000 games of min(|M|) = 2 and 3) and takes no {', '.join(extra)}"
         )
     check_int('--seed', seed)
     os.makedirs(out, exist_ok=True)
@@ -1323,7 +1329,9 @@ def data_cli(
             files, config = _cli_paper(out, seed, options)
         elif natural:
             if min_sym is not None:
-                raise ValueError("--natural writes the two commonest bins; drop --min_sym")
+                raise ValueError(
+                    "--natural writes the two commonest bins; drop --min_sym"
+                )
             o = _cli_check(dict(options, min_sym=1), seed)
             files, config = _cli_natural(out, seed, o)
         else:
