@@ -22,20 +22,19 @@ from math import expm1, log1p
 from pathlib import Path
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 from fastcore.script import call_parse
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
+from .agents import images_to_onehot, message_lengths
 from .core import (atomic_write, check_int, check_number, cli_errors, provenance,
                          write_json)
 from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
-import torch
-import torch.nn.functional as F
-
-from .agents import images_to_onehot, message_lengths
+from .sweep import RunData, StackedAgents, load_dataset, position_ablation
 from .train import TrainConfig, build_agents, load_checkpoint, precision
-from .sweep import StackedAgents, RunData, load_dataset, position_ablation
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
@@ -547,6 +546,7 @@ def run_metrics(name, runs, stacked, val, threshold=0.05):
     return rows, cuts
 
 def _csv_text(rows, columns):
+    "Rows as CSV text with a header, floats to 6 significant digits."
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, lineterminator='\n')
     writer.writeheader()
@@ -561,6 +561,7 @@ def _merge(path, rows, names):
 
 # %% ../nbs/07_analysis.ipynb #14e0eb3d
 def metrics_parser():
+    "The argument parser of `minsym_metrics`."
     about = ("Language measures and effective lengths of every finished run of the "
              "named sweeps.")
     p = argparse.ArgumentParser(prog='minsym_metrics', description=about)
