@@ -14,7 +14,6 @@ __all__ = ['BOUNDS', 'BOUND_COLUMNS', 'METRIC_KEYS', 'METRIC_VALUES', 'CUT_COLUM
 # %% ../nbs/07_analysis.ipynb #d849dc1f
 import argparse
 import csv
-import hashlib
 import io
 import json
 from itertools import combinations
@@ -33,7 +32,8 @@ from .core import (atomic_write, check_int, check_number, cli_errors, provenance
                          write_json)
 from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
-from .sweep import RunData, StackedAgents, load_dataset, position_ablation
+from .sweep import (RunData, StackedAgents, folder_name, greedy_send, load_dataset,
+                          position_ablation)
 from .train import TrainConfig, build_agents, load_checkpoint, precision
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
@@ -414,12 +414,6 @@ def _read_group(path, device):
             raise
         return torch.load(path, map_location=device, weights_only=True)
 
-def _folder_name(datasets, configs):
-    "The name `minsym.sweep` gives a group's folder, from the configurations as stored."
-    text = json.dumps([[d, c] for d, c in zip(datasets, configs)], sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
 def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu'):
     """Every finished group of the sweep recorded in `records` (its folder, with
     `meta.json`): (runs, stacked agents in evaluation mode, validation `RunData`);
@@ -434,7 +428,7 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
     for path in sorted(folder.glob('*/checkpoint.pt')):
         state = _read_group(path, device)
         match = [d for d in wanted.get(len(state['configs']), [])
-                 if _folder_name(d, state['configs']) == path.parent.name]
+                 if folder_name(d, state['configs']) == path.parent.name]
         if not match:
             continue                # a checkpoint of another version of the sweep
         configs = [TrainConfig(**dict(c, device=device)) for c in state['configs']]
@@ -457,18 +451,11 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
 def greedy_messages(stacked, data, batch_size=1024):
     """Symbol ids (R, n, L) of the greedy messages for each run's games,
     and their lengths (R, n)."""
-    c, dev = stacked.config, data.images.device
-    R, ids, lengths = len(data.index), [], []
-    for i in range(0, data.n, batch_size):
-        rows = torch.arange(i, min(i + batch_size, data.n), device=dev).expand(R, -1)
-        images, targets = data.batch(rows)
-        onehot = images_to_onehot(images, c.n_values)
-        target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
-        with precision(c):
-            message = stacked.send(target, images=onehot)
+    ids, lengths = [], []
+    for _, images, targets in data.batches(batch_size):
+        _, message, length = greedy_send(stacked, images, targets)
         ids.append(message.argmax(-1))
-        lengths.append(message_lengths(message) if c.eos
-                       else torch.full_like(targets, c.max_len))
+        lengths.append(length)
     return torch.cat(ids, 1), torch.cat(lengths, 1)
 
 @torch.no_grad()
@@ -486,9 +473,7 @@ def truncation_accuracy(stacked, data, batch_size=1024):
     correct = torch.zeros(R, c.max_len + 1, device=dev)
     for k in range(c.max_len + 1):
         cut = torch.where(torch.arange(c.max_len, device=dev) < k, ids, filler[:, None])
-        for i in range(0, data.n, batch_size):
-            rows = torch.arange(i, min(i + batch_size, data.n), device=dev)
-            images, targets = data.batch(rows.expand(R, -1))
+        for i, images, targets in data.batches(batch_size):
             message = F.one_hot(cut[:, i:i + batch_size], V).float()
             with precision(c):
                 steps = stacked.receive(message, images_to_onehot(images, c.n_values))

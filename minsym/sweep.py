@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'NATURAL_BINS', 'StackedAgents', 'stack_key', 'RunData', 'evaluate_runs', 'train_runs',
-           'position_ablation', 'Sweep', 'run_id', 'load_dataset', 'plan', 'run_group', 'run_sweep', 'make_executor',
-           'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
+           'greedy_send', 'position_ablation', 'Sweep', 'run_id', 'load_dataset', 'plan', 'folder_name', 'run_group',
+           'run_sweep', 'make_executor', 'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
 # %% ../nbs/05_sweeps.ipynb #cf652139
 import argparse
@@ -202,6 +202,13 @@ class RunData:
         d = self.index[:, None]
         return self.images[d, rows], self.targets[d, rows]
 
+    def batches(self, batch_size):
+        "Every game in order, `batch_size` at a time: (first row, images, targets)."
+        R, dev = len(self.index), self.images.device
+        for i in range(0, self.n, batch_size):
+            rows = torch.arange(i, min(i + batch_size, self.n), device=dev)
+            yield (i, *self.batch(rows.expand(R, -1)))
+
 # %% ../nbs/05_sweeps.ipynb #44e2780d
 @torch.no_grad()
 def evaluate_runs(stacked, data, batch_size=1024):
@@ -210,9 +217,7 @@ def evaluate_runs(stacked, data, batch_size=1024):
     R, dev = len(data.index), data.images.device
     correct = torch.zeros(R, device=dev)
     length = torch.zeros(R, device=dev)
-    for i in range(0, data.n, batch_size):
-        rows = torch.arange(i, min(i + batch_size, data.n), device=dev).expand(R, -1)
-        images, targets = data.batch(rows)
+    for _, images, targets in data.batches(batch_size):
         with precision(stacked.config):
             _, scores, lengths = stacked.play(images, targets)
         correct += (scores.argmax(-1) == targets).sum(1)
@@ -324,6 +329,19 @@ def train_runs(configs, games, out_dir=None, progress_bar=None):
 
 # %% ../nbs/05_sweeps.ipynb #be2183fe
 @torch.no_grad()
+def greedy_send(stacked, images, targets):
+    """The greedy messages (R, B, L, symbols) of stacked agents for games (R, B, n, A),
+    with the one-hot images and the messages' lengths (R, B)."""
+    c = stacked.config
+    onehot = images_to_onehot(images, c.n_values)
+    target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
+    with precision(c):
+        message = stacked.send(target, images=onehot)
+    if c.eos:
+        return onehot, message, message_lengths(message)
+    return onehot, message, torch.full_like(targets, c.max_len)
+
+@torch.no_grad()
 def position_ablation(stacked, data, seed=0, batch_size=1024):
     """Validation accuracy (R, L) when position i alone gets a random symbol;
     call `.eval()` first."""
@@ -331,17 +349,8 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
     R, V = len(data.index), stacked.n_symbols - (1 if c.eos else 0)  # never EOS (last)
     gen = torch.Generator(device=dev).manual_seed(seed)
     correct = torch.zeros(R, c.max_len, device=dev)
-    for i in range(0, data.n, batch_size):
-        rows = torch.arange(i, min(i + batch_size, data.n), device=dev).expand(R, -1)
-        images, targets = data.batch(rows)
-        onehot = images_to_onehot(images, c.n_values)
-        target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
-        with precision(c):
-            message = stacked.send(target, images=onehot)
-        if c.eos:
-            lengths = message_lengths(message)
-        else:
-            lengths = torch.full_like(targets, c.max_len)
+    for _, images, targets in data.batches(batch_size):
+        onehot, message, lengths = greedy_send(stacked, images, targets)
         for pos in range(c.max_len):
             symbol = torch.randint(0, V, targets.shape, device=dev, generator=gen)
             random = F.one_hot(symbol, stacked.n_symbols).to(message.dtype)
@@ -498,9 +507,14 @@ def _split(group, stack):
         return [group]
     return [group[i:i + stack] for i in range(0, len(group), stack)]
 
-def _group_name(group):
-    text = json.dumps([[ds, asdict(c)] for ds, c in group], sort_keys=True, default=str)
+def folder_name(datasets, configs):
+    "A group's folder name: a hash of its datasets and configurations (as dicts)."
+    pairs = [[d, c] for d, c in zip(datasets, configs)]
+    text = json.dumps(pairs, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+def _group_name(group):
+    return folder_name([ds for ds, _ in group], [asdict(c) for _, c in group])
 
 def _group_rows(sweep, group, min_syms, histories, ablation):
     "The group's rows of runs.csv (one per run and epoch) and of positions.csv."
