@@ -83,7 +83,7 @@ browser-deps:
 test: browser-deps test-export test-clean test-nbval test-book test-browser test-pip
 	@echo "all checks passed"
 
-# on a machine with a GPU (see .ci/gpu_check.sh): checks on CUDA, GPU benchmarks, the Figures 2-3 sweeps
+# on a machine with a GPU (see .ci/gpu_check.sh): the GPU sweeps and their language measures
 gpu-check:
 	bash .ci/gpu_check.sh
 

@@ -563,13 +563,18 @@ def metrics_parser():
                    '(%(default)s)')
     p.add_argument('--threshold', type=float, default=0.05,
                    help='accuracy an ablation must cost to count (%(default)s)')
+    p.add_argument('--device', choices=('cpu', 'cuda'), default=None,
+                   help='where the agents run (default: cuda when available)')
     return p
 
 def metrics_cli(argv=None):
     "Console entry point of `minsym_metrics`."
     a = metrics_parser().parse_args(argv)
-    prov = provenance('cpu')             # the code and machine as the command starts
+    device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    prov = provenance(device)            # the code and machine as the command starts
     with cli_errors('minsym_metrics'):
+        if device == 'cuda' and not torch.cuda.is_available():
+            raise ValueError("--device cuda: no GPU is visible here; use --device cpu")
         check_number('--threshold', a.threshold, 0, strict=True)
         for n in a.names:
             if not (Path(a.records) / n / 'meta.json').exists():
@@ -578,7 +583,7 @@ def metrics_cli(argv=None):
         rows, cuts = [], []
         for n in a.names:
             found = 0
-            groups = sweep_groups(Path(a.records) / n, a.runs, a.data_dir)
+            groups = sweep_groups(Path(a.records) / n, a.runs, a.data_dir, device)
             for runs, stacked, val in groups:
                 r, c = run_metrics(n, runs, stacked, val, a.threshold)
                 rows, cuts, found = rows + r, cuts + c, found + len(r)
