@@ -35,7 +35,11 @@ if [ "${CHECKS:-0}" = 1 ]; then
 fi
 
 # this copy's records of these sweeps are set aside: each is trained afresh
-for name in fig23_A fig23_B fig23_C fig23_D n512_A n512_C n2048_A n2048_C; do
+# STAGES picks what runs: grid (Figures 2-3) and/or natural (the game-size study)
+STAGES=${STAGES:-grid natural}
+names=""; [[ $STAGES == *grid* ]] && names="fig23_A fig23_B fig23_C fig23_D"
+[[ $STAGES == *natural* ]] && names="$names n512_A n512_C n2048_A n2048_C"
+for name in $names; do
   rm -rf "nbs/results/sweeps/$name" "runs/sweeps/$name"
 done
 
@@ -44,8 +48,8 @@ nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files
   > "$LOG/data_n2048.log" 2>&1 &
 nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(512, 3, 'data')" \
   > "$LOG/data_n512.log" 2>&1 &
-python3 -c "from minsym.sweep import _paper_files; _paper_files('data')"
-stamp "paper datasets"
+[[ $STAGES == *grid* ]] && python3 -c "from minsym.sweep import _paper_files; _paper_files('data')" \
+  && stamp "paper datasets"
 
 sweep() { timeout "$(left)" python3 -c 'from minsym.sweep import sweep_cli; sweep_cli()' "$@"; }
 measure() { timeout "$(left)" python3 -c 'from minsym.analysis import metrics_cli; metrics_cli()' \
@@ -57,22 +61,30 @@ job() { local name=$1; shift; { sweep "$name" "$@" && stamp "$name trained" && m
 ready() { while [ ! -f "data/$1" ] && [ "$(left)" -gt 1 ]; do sleep 2; done; stamp "data/$1"; }
 
 grid=(--seeds 0 1 2 3 4 --device cuda --executor local)
-job fig23_A "${grid[@]}" &
-job fig23_B "${grid[@]}" --set batch_size=64 lr=0.001 &
-job fig23_C "${grid[@]}" --set eos=true &
-job fig23_D "${grid[@]}" --set batch_size=64 lr=0.001 eos=true &
+if [[ $STAGES == *grid* ]]; then
+  job fig23_A "${grid[@]}" &
+  job fig23_B "${grid[@]}" --set batch_size=64 lr=0.001 &
+  job fig23_C "${grid[@]}" --set eos=true &
+  job fig23_D "${grid[@]}" --set batch_size=64 lr=0.001 eos=true &
+fi
 
 natural=(--max_len 1 2 3 4 5 6 --seeds 0 1 2 --device cuda --executor local)
-{ ready minsym_n2048_k5_val.npz
-  job n2048_A --data n2048_k4 n2048_k5 "${natural[@]}" &
-  job n2048_C --data n2048_k4 n2048_k5 "${natural[@]}" --set eos=true &
-  nice -n 10 timeout "$(left)" python3 -m minsym.analysis --datasets n2048_k4,n2048_k5 --no_message \
-    --max_len 6 --out nbs/results/analysis/bounds_n2048.csv > "$LOG/bounds_n2048.log" 2>&1 && stamp "bounds n2048"
-  wait; } &
-{ ready minsym_n512_k4_val.npz
-  job n512_A --data n512_k3 n512_k4 "${natural[@]}" &
-  job n512_C --data n512_k3 n512_k4 "${natural[@]}" --set eos=true &
-  wait; } &
+# an n2048 group holds about 11 GB of the card and an n512 one about 2.5: all 24 groups at once
+# ran an H200 (139 GB) out of memory, so the EOS sweep at n2048 waits for the n512 sweeps' training
+if [[ $STAGES == *natural* ]]; then
+  { ready minsym_n2048_k5_val.npz
+    nice -n 10 timeout "$(left)" python3 -m minsym.analysis --datasets n2048_k4,n2048_k5 --no_message \
+      --max_len 6 --out nbs/results/analysis/bounds_n2048.csv > "$LOG/bounds_n2048.log" 2>&1 \
+      && stamp "bounds n2048"; } &
+  { ready minsym_n2048_k5_val.npz; job n2048_A --data n2048_k4 n2048_k5 "${natural[@]}"; } &
+  { ready minsym_n512_k4_val.npz
+    job n512_A --data n512_k3 n512_k4 "${natural[@]}" &
+    job n512_C --data n512_k3 n512_k4 "${natural[@]}" --set eos=true &
+    while [ "$(grep -c 'n512_[AC] trained' "$LOG/times.txt")" -lt 2 ] && [ "$(left)" -gt 1 ] \
+      && [ -n "$(jobs -r)" ]; do sleep 2; done
+    ready minsym_n2048_k5_val.npz; job n2048_C --data n2048_k4 n2048_k5 "${natural[@]}" --set eos=true
+    wait; } &
+fi
 wait
 stamp "total"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG/gpu.txt"

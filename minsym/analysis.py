@@ -32,8 +32,8 @@ from .core import (atomic_write, check_int, check_number, cli_errors, provenance
                          write_json)
 from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
-from .sweep import (RunData, StackedAgents, folder_name, greedy_send, load_dataset,
-                          position_ablation)
+from .sweep import (RunData, StackedAgents, folder_name, greedy_send,
+                          load_dataset, position_ablation)
 from .train import TrainConfig, build_agents, load_checkpoint, precision
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d

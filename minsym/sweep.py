@@ -434,7 +434,8 @@ NATURAL_SIZES = {512: dict(n_per_bin=10_000, n_train=8_000, streams=1),
                  2048: dict(n_per_bin=5_000, n_train=4_000, streams=10)}
 
 def _natural_stream(job):
-    "One stream of Algorithm 2: (n_images, bins, n_per_bin, seed) -> {k: (images, targets)}."
+    """One stream of Algorithm 2:
+    (n_images, bins, n_per_bin, seed) -> {k: (images, targets)}."""
     from minsym.data import controlled_sampling, make_world
     n_images, bins, n_per_bin, seed = job
     return controlled_sampling(make_world(None, 20, 4), n_per_bin, bins, n_images - 1,
@@ -444,7 +445,8 @@ def natural_games(n_images, bins, n_per_bin, streams=1, workers=None):
     """`n_per_bin` games per bin of `n_images` images (20 attributes, 4 values) by
     Algorithm 2, drawn as `streams` independent streams (stream c seeded [0, c]; a
     single stream: seed 0) and concatenated in stream order -> {k: (images, targets)}.
-    The games depend on `streams`, not on `workers` (processes; default one a stream)."""
+    The games depend on `streams`, not on `workers` (processes; default: one a
+    stream)."""
     n_per_bin = check_int('n_per_bin', n_per_bin, lo=1)
     streams = check_int('streams', streams, lo=1, hi=n_per_bin)
     if streams == 1:
