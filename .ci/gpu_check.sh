@@ -4,7 +4,8 @@
 #      exist, and the language measures of all its runs (minsym_metrics);
 #   2. the natural-bin sweeps of the game-size study: n512 (k = 3, 4) and n2048 (k = 4, 5), the fixed-
 #      length (A) and EOS (C) configurations, L = 1-6, three seeds, with their language measures;
-#   3. the accuracy bounds of the n2048 datasets (on the CPU, beside the training).
+#   3. the accuracy bounds of the n2048 datasets (on the CPU, beside the training);
+#   4. with STAGES=n64 (not by default): min(|M|) = 4 at the paper's size, sampled and planted.
 # Everything runs side by side under one deadline (GPU_CHECK_SECONDS, default 540): a sweep writes
 # its records group by group, so what finished by then is kept, and all of it is packed into
 # runs/gpu-check/records.tgz (copied to $OUT when the device tool runs it).
@@ -35,7 +36,7 @@ if [ "${CHECKS:-0}" = 1 ]; then
 fi
 
 # this copy's records of these sweeps are set aside: each is trained afresh
-# STAGES picks what runs: grid (Figures 2-3) and/or natural (the game-size study)
+# STAGES picks what runs: grid (Figures 2-3), natural (the game-size study), n64 (min(|M|) = 4 at 64 images)
 STAGES=${STAGES:-grid natural}
 names=""; [[ $STAGES == *grid* ]] && names="fig23_A fig23_B fig23_C fig23_D"
 [[ $STAGES == *natural* ]] && names="$names n512_A n512_C n2048_A n2048_C"
@@ -85,11 +86,24 @@ if [[ $STAGES == *natural* ]]; then
     ready minsym_n2048_k5_val.npz; job n2048_C --data n2048_k4 n2048_k5 "${natural[@]}" --set eos=true
     wait; } &
 fi
+# min(|M|) = 4 at the paper's size: the Metropolis sampler's games (the bin as Algorithm 2 would fill it)
+# against the planted generator's, configuration A; the datasets are built on the CPU beforehand (about
+# 15 minutes on two cores) and found in data/n64/:
+#   minsym_data --mcmc --min_sym 4 --n 8000 --seed 0 --out data/n64/mcmc4_train.npz   (and --n 2000
+#   --seed 1 --out data/n64/mcmc4_val.npz; the same with --generate for planted4_*)
+if [[ $STAGES == *n64* ]]; then
+  for d in mcmc4 planted4; do
+    rm -rf "nbs/results/sweeps/${d}_A" "runs/sweeps/${d}_A"
+    job "${d}_A" --data "data/n64/${d}_train.npz" --max_len 1 2 3 4 5 --seeds 0 1 2 --device cuda \
+      --executor local &
+  done
+fi
 wait
 stamp "total"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG/gpu.txt"
 tail -n 4 "$LOG"/*.log
 tar czf "$LOG/records.tgz" nbs/results/sweeps/fig23_* nbs/results/sweeps/n512_* nbs/results/sweeps/n2048_* \
+  nbs/results/sweeps/mcmc4_A nbs/results/sweeps/planted4_A \
   runs/metrics nbs/results/analysis/bounds_n2048.csv "$LOG"/*.log "$LOG"/*.txt 2>/dev/null
 if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8
 ls -la "$LOG"

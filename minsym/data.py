@@ -7,7 +7,8 @@ __all__ = ['PAPER', 'VALIDATION', 'NEAR_COPY', 'STUDIES', 'World', 'make_world',
            'controlled_sampling', 'paper_datasets', 'verification_cost', 'generation_plan', 'generate_games',
            'agreement', 'pair_counts', 'no_message_choice', 'no_message_accuracy', 'conditioned_games',
            'game_statistics', 'validate_chains', 'autocorrelation_time', 'p_near_copy', 'paper_size_chains',
-           'save_games', 'load_games', 'save_egg_games', 'load_egg_games', 'natural_bins', 'data_cli', 'benchmark_data']
+           'save_games', 'load_games', 'save_egg_games', 'load_egg_games', 'natural_bins', 'natural_games', 'data_cli',
+           'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
@@ -1208,16 +1209,50 @@ def natural_bins(n_images, n_attrs=20, n_values=4, n_pilot=1024):
     return tuple(sorted(int(b) for b in np.argsort(-counts, kind='stable')[:2]))
 
 
-def _cli_natural(out, seed, o):
+def _natural_stream(job):
+    """One stream of Algorithm 2:
+    job (world, n_per_bin, bins, n_images, seed, max_games)."""
+    world, n_per_bin, bins, n_images, seed, max_games = job
+    return controlled_sampling(world, n_per_bin, bins, n_images - 1, seed, max_games,
+                               progress_bar=False)
+
+
+def natural_games(world, n_per_bin, bins, n_images, seed=0, streams=1, workers=None,
+                  max_games=10_000_000):
+    """`n_per_bin` games per bin of `n_images` images by Algorithm 2, drawn as `streams`
+    independent streams (stream c seeded [seed, c]; a single stream: `seed`, as
+    `controlled_sampling`) and concatenated in stream order -> {k: (images, targets)}.
+    The games depend on `streams`, not on `workers` (processes; default: one a stream);
+    `max_games` bounds each stream."""
+    n_per_bin = check_int('n_per_bin', n_per_bin, lo=1)
+    streams = check_int('streams', streams, lo=1, hi=n_per_bin)
+    if streams == 1:
+        return _natural_stream((world, n_per_bin, bins, n_images, seed, max_games))
+    sizes = [n_per_bin // streams + (c < n_per_bin % streams) for c in range(streams)]
+    jobs = [(world, size, bins, n_images, [seed, c], max_games)
+            for c, size in enumerate(sizes)]
+    workers = check_int('workers', streams if workers is None else workers, lo=1)
+    if workers == 1:
+        parts = [_natural_stream(job) for job in jobs]
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(min(workers, streams)) as pool:
+            parts = list(pool.map(_natural_stream, jobs))
+    return {b: tuple(np.concatenate([part[b][j] for part in parts]) for j in (0, 1))
+            for b in parts[0]}
+
+
+def _cli_natural(out, seed, streams, o):
     "The two commonest bins at --n_images, as the sweeps name them: folder -> files."
     n, n_images = o['n'], o['n_images']
     bins = natural_bins(n_images, o['n_attrs'], o['n_values'])
     n_train = n * 4 // 5
     world = make_world(None, o['n_attrs'], o['n_values'])
-    games = controlled_sampling(world, n, bins, n_images - 1, seed, o['max_games'])
+    games = natural_games(world, n, bins, n_images, seed, streams,
+                          max_games=o['max_games'])
     config = dict(method='controlled_sampling', n_attrs=o['n_attrs'],
                   n_values=o['n_values'], n_images=n_images, bins=list(bins),
-                  n_per_bin=n, n_train=n_train, seed=seed,
+                  n_per_bin=n, n_train=n_train, seed=seed, streams=streams,
                   bins_from='natural_bins: the two commonest in a pilot of 1,024 games')
     os.makedirs(out, exist_ok=True)
     files = {}
@@ -1299,6 +1334,8 @@ def data_cli(
     start: str = None,  # --mcmc: where chains start, uniform (default) or planted
     # the two commonest bins at --n_images, --n games each, into the folder --out
     natural: store_true = False,
+    # --natural: independent streams of Algorithm 2, drawn side by side (default 1)
+    streams: int = None,
     # run a study of conditioned_games (validation, paper4, paper5): JSON to --out
     study: str = None,
 ):
@@ -1323,6 +1360,8 @@ def data_cli(
             raise ValueError(
                 "give --out: the .npz file to write (with --paper, a folder)"
             )
+        if streams is not None and not natural:
+            raise ValueError("--streams goes with --natural; drop it")
         if study is not None:
             return _cli_study(study, out, seed)
         if paper:
@@ -1333,7 +1372,9 @@ def data_cli(
                     "--natural writes the two commonest bins; drop --min_sym"
                 )
             o = _cli_check(dict(options, min_sym=1), seed)
-            files, config = _cli_natural(out, seed, o)
+            streams = check_int('--streams', 1 if streams is None else streams, lo=1,
+                                hi=o['n'])
+            files, config = _cli_natural(out, seed, streams, o)
         else:
             files, config = _cli_games(out, seed, _cli_check(options, seed))
         egg_files = _cli_egg(files) if egg else {}

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'NATURAL_BINS', 'NATURAL_SIZES', 'StackedAgents', 'stack_key', 'RunData',
-           'evaluate_runs', 'train_runs', 'greedy_send', 'position_ablation', 'Sweep', 'run_id', 'natural_games',
-           'load_dataset', 'plan', 'folder_name', 'run_group', 'run_sweep', 'make_executor', 'parse_overrides',
-           'sweep_parser', 'sweep_cli', 'benchmark_stacking']
+           'evaluate_runs', 'train_runs', 'greedy_send', 'position_ablation', 'Sweep', 'run_id', 'load_dataset', 'plan',
+           'folder_name', 'run_group', 'run_sweep', 'make_executor', 'parse_overrides', 'sweep_parser', 'sweep_cli',
+           'benchmark_stacking']
 
 # %% ../nbs/05_sweeps.ipynb #cf652139
 import argparse
@@ -32,8 +32,8 @@ from .agents import (gumbel_softmax_st, images_to_onehot, message_lengths,
                            stop_probabilities)
 from .core import (FolderBusy, atomic_write, check_int, cli_error, folder_lock,
                          progress, provenance, write_json)
-from .data import (_min_sym_array, _write_games, load_games, paper_datasets,
-                         save_games)
+from .data import (_min_sym_array, _write_games, load_games, make_world,
+                         natural_games, paper_datasets, save_games)
 from .train import (TrainConfig, as_option_error, build_agents, check_games,
                           load_checkpoint, parse_field, precision, save_checkpoint)
 
@@ -427,41 +427,12 @@ def _natural_name(name):
     m = re.fullmatch(r'n(\d+)_k(\d+)', name)
     return (int(m[1]), int(m[2])) if m else None
 
-# games per bin, how many go to training, and how many independent streams draw them:
-# a game of bin 5 at n = 2048 costs about 70 ms on one core, so that size is drawn as
-# ten streams side by side and holds 5,000 games per bin (the device budget's choice)
+# games per bin, how many go to training, and how many independent streams of
+# Algorithm 2 draw them (`minsym.data.natural_games`; `minsym_data --natural --n N
+# --streams S --n_images M` writes the same games): n = 2048 is drawn as ten streams
+# side by side and holds 5,000 games per bin (the device budget's choice)
 NATURAL_SIZES = {512: dict(n_per_bin=10_000, n_train=8_000, streams=1),
                  2048: dict(n_per_bin=5_000, n_train=4_000, streams=10)}
-
-def _natural_stream(job):
-    """One stream of Algorithm 2:
-    (n_images, bins, n_per_bin, seed) -> {k: (images, targets)}."""
-    from minsym.data import controlled_sampling, make_world
-    n_images, bins, n_per_bin, seed = job
-    return controlled_sampling(make_world(None, 20, 4), n_per_bin, bins, n_images - 1,
-                               seed=seed, progress_bar=False)
-
-def natural_games(n_images, bins, n_per_bin, streams=1, workers=None):
-    """`n_per_bin` games per bin of `n_images` images (20 attributes, 4 values) by
-    Algorithm 2, drawn as `streams` independent streams (stream c seeded [0, c]; a
-    single stream: seed 0) and concatenated in stream order -> {k: (images, targets)}.
-    The games depend on `streams`, not on `workers` (processes; default: one a
-    stream)."""
-    n_per_bin = check_int('n_per_bin', n_per_bin, lo=1)
-    streams = check_int('streams', streams, lo=1, hi=n_per_bin)
-    if streams == 1:
-        return _natural_stream((n_images, bins, n_per_bin, 0))
-    sizes = [n_per_bin // streams + (c < n_per_bin % streams) for c in range(streams)]
-    jobs = [(n_images, bins, size, [0, c]) for c, size in enumerate(sizes)]
-    workers = check_int('workers', streams if workers is None else workers, lo=1)
-    if workers == 1:
-        parts = [_natural_stream(job) for job in jobs]
-    else:
-        from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(min(workers, streams)) as pool:
-            parts = list(pool.map(_natural_stream, jobs))
-    return {b: tuple(np.concatenate([part[b][j] for part in parts]) for j in (0, 1))
-            for b in bins}
 
 def _natural_files(n_images, k, data_dir):
     """Controlled-sampling datasets of `n_images` images (`NATURAL_SIZES`), built once
@@ -474,7 +445,9 @@ def _natural_files(n_images, k, data_dir):
     if not all(p.exists() for pair in files.values() for p in pair):
         data_dir.mkdir(parents=True, exist_ok=True)
         n_train = sizes['n_train']
-        games = natural_games(n_images, bins, sizes['n_per_bin'], sizes['streams'])
+        world = make_world(None, 20, 4)
+        games = natural_games(world, sizes['n_per_bin'], bins, n_images, seed=0,
+                              streams=sizes['streams'])
         for b, (images, targets) in games.items():
             meta = dict(source='controlled_sampling', n_images=n_images, n_attrs=20,
                         n_values=4, bins=list(bins), seed=0, min_sym=b, **sizes)
