@@ -45,10 +45,12 @@ for name in $names; do
 done
 
 # the datasets, on the CPU at low priority: the natural ones in the background
-nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(2048, 4, 'data')" \
-  > "$LOG/data_n2048.log" 2>&1 &
-nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(512, 3, 'data')" \
-  > "$LOG/data_n512.log" 2>&1 &
+if [[ $STAGES == *natural* ]]; then
+  nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(2048, 4, 'data')" \
+    > "$LOG/data_n2048.log" 2>&1 &
+  nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(512, 3, 'data')" \
+    > "$LOG/data_n512.log" 2>&1 &
+fi
 [[ $STAGES == *grid* ]] && python3 -c "from minsym.sweep import _paper_files; _paper_files('data')" \
   && stamp "paper datasets"
 

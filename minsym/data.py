@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['PAPER', 'VALIDATION', 'NEAR_COPY', 'STUDIES', 'World', 'make_world', 'sample_games', 'SamplingError',
            'controlled_sampling', 'paper_datasets', 'verification_cost', 'generation_plan', 'generate_games',
-           'agreement', 'pair_counts', 'no_message_choice', 'no_message_accuracy', 'conditioned_games',
-           'game_statistics', 'validate_chains', 'autocorrelation_time', 'p_near_copy', 'paper_size_chains',
-           'save_games', 'load_games', 'save_egg_games', 'load_egg_games', 'natural_bins', 'natural_games', 'data_cli',
-           'benchmark_data']
+           'agreement', 'pair_counts', 'no_message_choice', 'no_message_accuracy', 'relabel_values',
+           'conditioned_games', 'game_statistics', 'validate_chains', 'autocorrelation_time', 'p_near_copy',
+           'paper_size_chains', 'save_games', 'load_games', 'save_egg_games', 'load_egg_games', 'natural_bins',
+           'natural_games', 'data_cli', 'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
@@ -741,6 +741,15 @@ def _check_chain_options(start, burn_in, thin, n_chains, replace):
     return burn_in, thin, n_chains
 
 
+def relabel_values(images, rng, n_values):
+    """Games (n_games, n_images, n_attrs) with each game's values permuted per attribute
+    by an independent uniform permutation: a symmetry of every bin (min(|M|), and which
+    images agree on which attributes, do not change), which makes the targets uniform."""
+    g, _, a = images.shape
+    perms = np.argsort(rng.random((g, a, n_values)), axis=-1).astype(images.dtype)
+    return perms[np.arange(g)[:, None, None], np.arange(a)[None, None, :], images]
+
+
 def conditioned_games(
     k,  # the min(|M|) of every game
     n_games,  # number of games
@@ -754,6 +763,7 @@ def conditioned_games(
     n_chains=256,  # chains run side by side, one game each per draw
     replace=0.5,  # share of moves that replace a whole distractor
     trace=False,  # also return the chains' trace
+    relabel=True,  # permute each game's values per attribute: targets vary within a chain
 ):
     '''Algorithm 2's games conditioned on min(|M|) = k, by Metropolis chains that are
     uniform on the bin -> (images, targets[, trace]).'''
@@ -782,6 +792,9 @@ def conditioned_games(
             _sweeps(chains, rng, inf, replace, thin)
         games.append(_join_games(rng, chains.t, chains.x.copy()))
     images, targets = (np.concatenate(a)[:n_games] for a in zip(*games))
+    if relabel:    # a stream of its own: the chains' draws do not depend on it
+        labels = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+        images = relabel_values(images, labels, n_values)
     if not trace:
         return images, targets
     return images, targets, dict(
@@ -1182,7 +1195,8 @@ def _cli_games(out, seed, o):
     elif o.get('mcmc'):
         kw = dict(burn_in=o.get('burn_in', 500), start=o.get('start', 'uniform'))
         config.update(
-            method='conditioned_games', thin=20, n_chains=256, replace=0.5, **kw
+            method='conditioned_games', thin=20, n_chains=256, replace=0.5,
+            relabel=True, **kw
         )
         images, targets = conditioned_games(k, n, *shape, seed, **kw)
     else:
