@@ -90,11 +90,12 @@ if [[ $STAGES == *natural* ]]; then
 fi
 # min(|M|) = 4 at the paper's size: the Metropolis sampler's games (the bin as Algorithm 2 would fill it)
 # against the planted generator's, configuration A; the datasets are built on the CPU beforehand (about
-# 15 minutes on two cores) and found in data/n64/:
-#   minsym_data --mcmc --min_sym 4 --n 8000 --seed 0 --out data/n64/mcmc4_train.npz   (and --n 2000
-#   --seed 1 --out data/n64/mcmc4_val.npz; the same with --generate for planted4_*)
+# 20 minutes on two cores for the sampled ones) and found in data/n64/:
+#   minsym_data --mcmc --min_sym 4 --n 8000 --seed 0 --out data/n64/mcmc4r_train.npz
+#   minsym_data --mcmc --min_sym 4 --n 2000 --seed 1 --out data/n64/mcmc4r_val.npz
+#   (the same with --generate and planted4_* for the planted games)
 if [[ $STAGES == *n64* ]]; then
-  for d in mcmc4 planted4; do
+  for d in mcmc4r planted4; do
     rm -rf "nbs/results/sweeps/${d}_A" "runs/sweeps/${d}_A"
     job "${d}_A" --data "data/n64/${d}_train.npz" --max_len 1 2 3 4 5 --seeds 0 1 2 --device cuda \
       --executor local &
@@ -105,7 +106,7 @@ stamp "total"
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG/gpu.txt"
 tail -n 4 "$LOG"/*.log
 tar czf "$LOG/records.tgz" nbs/results/sweeps/fig23_* nbs/results/sweeps/n512_* nbs/results/sweeps/n2048_* \
-  nbs/results/sweeps/mcmc4_A nbs/results/sweeps/planted4_A \
+  nbs/results/sweeps/mcmc4r_A nbs/results/sweeps/planted4_A \
   runs/metrics nbs/results/analysis/bounds_n2048.csv "$LOG"/*.log "$LOG"/*.txt 2>/dev/null
 if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8
 ls -la "$LOG"

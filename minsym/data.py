@@ -742,9 +742,10 @@ def _check_chain_options(start, burn_in, thin, n_chains, replace):
 
 
 def relabel_values(images, rng, n_values):
-    """Games (n_games, n_images, n_attrs) with each game's values permuted per attribute
-    by an independent uniform permutation: a symmetry of every bin (min(|M|), and which
-    images agree on which attributes, do not change), which makes the targets uniform."""
+    """Games (n_games, n_images, n_attrs) with each game's values permuted per
+    attribute by an independent uniform permutation: a symmetry of every bin (min(|M|),
+    and which images agree on which attributes, do not change); the targets become
+    uniform."""
     g, _, a = images.shape
     perms = np.argsort(rng.random((g, a, n_values)), axis=-1).astype(images.dtype)
     return perms[np.arange(g)[:, None, None], np.arange(a)[None, None, :], images]
@@ -763,7 +764,7 @@ def conditioned_games(
     n_chains=256,  # chains run side by side, one game each per draw
     replace=0.5,  # share of moves that replace a whole distractor
     trace=False,  # also return the chains' trace
-    relabel=True,  # permute each game's values per attribute: targets vary within a chain
+    relabel=True,  # permute each game's values per attribute (targets vary in a chain)
 ):
     '''Algorithm 2's games conditioned on min(|M|) = k, by Metropolis chains that are
     uniform on the bin -> (images, targets[, trace]).'''
