@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# `make gpu-check`: every record that needs a GPU, in one call of about 9 minutes (H100 or H200).
+# `make gpu-check`: every record that needs a GPU, in one call of under 9 minutes. Measured on an H200 (session
+# 4, where the sweeps ran side by side: 354 s + 214 s); the memory-aware order below is untested on an H100.
 #   1. the Figures 2-3 grid (configurations A-D, five seeds), trained afresh so that its checkpoints
 #      exist, and the language measures of all its runs (minsym_metrics);
 #   2. the natural-bin sweeps of the game-size study: n512 (k = 3, 4) and n2048 (k = 4, 5), the fixed-
 #      length (A) and EOS (C) configurations, L = 1-6, three seeds, with their language measures;
 #   3. the accuracy bounds of the n2048 datasets (on the CPU, beside the training);
 #   4. with STAGES=n64 (not by default): min(|M|) = 4 at the paper's size, sampled and planted.
-# Everything runs side by side under one deadline (GPU_CHECK_SECONDS, default 540): a sweep writes
+# Everything runs under one deadline (GPU_CHECK_SECONDS, default 540): a sweep writes
 # its records group by group, so what finished by then is kept, and all of it is packed into
 # runs/gpu-check/records.tgz (copied to $OUT when the device tool runs it).
 # CHECKS=1 adds the earlier GPU checks and the stacking benchmark first (.ci/gpu_check.py).
+# GPU_CHECK_DRY=1 GPU_MEM_GB=80 runs the schedule with sleeps in place of training, to test this script.
 # Runs from the working tree with the system python3 (PYTHONPATH=.), not the Makefile's .venv: the
 # GPU machine has PyTorch but no registry, so schedulefree, fastcore and submitit come as wheels in .whl/.
 set -uo pipefail
@@ -29,6 +31,8 @@ stamp() { echo "$1: $(( $(date +%s) - t0 )) s" | tee -a "$LOG/times.txt"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$LOG/gpu.txt"
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))" | tee -a "$LOG/gpu.txt"
 echo "commit $MINSYM_COMMIT" | tee -a "$LOG/gpu.txt"
+: > "$LOG/times.txt"
+mem_gb=${GPU_MEM_GB:-$(( $(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1) / 1024 ))}
 
 if [ "${CHECKS:-0}" = 1 ]; then
   timeout 150 python3 .ci/gpu_check.py checks 2>&1 | tee "$LOG/checks.log"
@@ -57,11 +61,19 @@ fi
 sweep() { timeout "$(left)" python3 -c 'from minsym.sweep import sweep_cli; sweep_cli()' "$@"; }
 measure() { timeout "$(left)" python3 -c 'from minsym.analysis import metrics_cli; metrics_cli()' \
   "$1" --out "runs/metrics/$1" --device cuda; }
-# one sweep and then its measures, logged to $LOG/NAME.log
-job() { local name=$1; shift; { sweep "$name" "$@" && stamp "$name trained" && measure "$name" \
-  && stamp "$name measured"; } > "$LOG/$name.log" 2>&1; }
+bounds() { nice -n 10 timeout "$(left)" python3 -m minsym.analysis --datasets n2048_k4,n2048_k5 \
+  --no_message --max_len 6 --out nbs/results/analysis/bounds_n2048.csv; }
+if [ "${GPU_CHECK_DRY:-0}" = 1 ]; then     # the schedule alone, for testing this script without a GPU
+  sweep() { sleep $(( 1 + ${#1} % 3 )); }; measure() { sleep 1; }; bounds() { sleep 1; }
+fi
+# one sweep and then its measures, logged to $LOG/NAME.log; the times file says when each ends
+job() { local name=$1; shift; { if sweep "$name" "$@"; then stamp "$name trained"; measure "$name" \
+  && stamp "$name measured"; else stamp "$name failed"; fi; } > "$LOG/$name.log" 2>&1; }
 # wait for a dataset's last file (the data jobs write bin by bin, train then val)
 ready() { while [ ! -f "data/$1" ] && [ "$(left)" -gt 1 ]; do sleep 2; done; stamp "data/$1"; }
+# wait until COUNT sweeps whose names match PATTERN have trained (or failed)
+after() { while [ "$(grep -cE "^$1 (trained|failed):" "$LOG/times.txt")" -lt "$2" ] \
+  && [ "$(left)" -gt 1 ]; do sleep 2; done; }
 
 grid=(--seeds 0 1 2 3 4 --device cuda --executor local)
 if [[ $STAGES == *grid* ]]; then
@@ -72,20 +84,27 @@ if [[ $STAGES == *grid* ]]; then
 fi
 
 natural=(--max_len 1 2 3 4 5 6 --seeds 0 1 2 --device cuda --executor local)
-# an n2048 group holds about 11 GB of the card and an n512 one about 2.5: all 24 groups at once
-# ran an H200 (139 GB) out of memory, so the EOS sweep at n2048 waits for the n512 sweeps' training
+# Memory decides the order. A group of the grid holds about 2 GB of the card, an n512 group about 2.5 and an
+# n2048 group about 11 (six groups a sweep): everything at once ran an H200 (139 GB) out of memory. So the
+# natural sweeps start once the grid has trained; on a card of 120 GB or more n2048_A trains beside the n512
+# sweeps and n2048_C after them, on a smaller card (an H100, 80 GB) the two n2048 sweeps train one by one.
 if [[ $STAGES == *natural* ]]; then
   { ready minsym_n2048_k5_val.npz
-    nice -n 10 timeout "$(left)" python3 -m minsym.analysis --datasets n2048_k4,n2048_k5 --no_message \
-      --max_len 6 --out nbs/results/analysis/bounds_n2048.csv > "$LOG/bounds_n2048.log" 2>&1 \
-      && stamp "bounds n2048"; } &
-  { ready minsym_n2048_k5_val.npz; job n2048_A --data n2048_k4 n2048_k5 "${natural[@]}"; } &
-  { ready minsym_n512_k4_val.npz
+    bounds > "$LOG/bounds_n2048.log" 2>&1 && stamp "bounds n2048"; } &
+  { [[ $STAGES == *grid* ]] && after 'fig23_[A-D]' 4
+    ready minsym_n512_k4_val.npz
     job n512_A --data n512_k3 n512_k4 "${natural[@]}" &
     job n512_C --data n512_k3 n512_k4 "${natural[@]}" --set eos=true &
-    while [ "$(grep -c 'n512_[AC] trained' "$LOG/times.txt")" -lt 2 ] && [ "$(left)" -gt 1 ] \
-      && [ -n "$(jobs -r)" ]; do sleep 2; done
-    ready minsym_n2048_k5_val.npz; job n2048_C --data n2048_k4 n2048_k5 "${natural[@]}" --set eos=true
+    ready minsym_n2048_k5_val.npz
+    if [ "$mem_gb" -ge 120 ]; then
+      job n2048_A --data n2048_k4 n2048_k5 "${natural[@]}" &
+      after 'n512_[AC]' 2
+    else
+      after 'n512_[AC]' 2
+      job n2048_A --data n2048_k4 n2048_k5 "${natural[@]}" &
+      after n2048_A 1
+    fi
+    job n2048_C --data n2048_k4 n2048_k5 "${natural[@]}" --set eos=true
     wait; } &
 fi
 # min(|M|) = 4 at the paper's size: the Metropolis sampler's games (the bin as Algorithm 2 would fill it)
