@@ -34,7 +34,8 @@ from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
 from .sweep import (RunData, StackedAgents, folder_name, greedy_send,
                           load_dataset, position_ablation)
-from .train import TrainConfig, build_agents, load_checkpoint, precision
+from .train import (TrainConfig, build_agents, default_device, load_checkpoint,
+                          precision)
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
@@ -570,7 +571,7 @@ def metrics_parser():
 def metrics_cli(argv=None):
     "Console entry point of `minsym_metrics`."
     a = metrics_parser().parse_args(argv)
-    device = a.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = a.device or default_device()
     prov = provenance(device)            # the code and machine as the command starts
     with cli_errors('minsym_metrics'):
         if device == 'cuda' and not torch.cuda.is_available():

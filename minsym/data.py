@@ -8,7 +8,7 @@ __all__ = ['PAPER', 'VALIDATION', 'NEAR_COPY', 'STUDIES', 'World', 'make_world',
            'agreement', 'pair_counts', 'no_message_choice', 'no_message_accuracy', 'relabel_values',
            'conditioned_games', 'game_statistics', 'validate_chains', 'autocorrelation_time', 'p_near_copy',
            'paper_size_chains', 'save_games', 'load_games', 'save_egg_games', 'load_egg_games', 'natural_bins',
-           'natural_games', 'data_cli', 'benchmark_data']
+           'natural_games', 'write_natural', 'data_cli', 'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import hashlib
@@ -1257,17 +1257,19 @@ def natural_games(world, n_per_bin, bins, n_images, seed=0, streams=1, workers=N
             for b in parts[0]}
 
 
-def _cli_natural(out, seed, streams, o):
-    "The two commonest bins at --n_images, as the sweeps name them: folder -> files."
-    n, n_images = o['n'], o['n_images']
-    bins = natural_bins(n_images, o['n_attrs'], o['n_values'])
-    n_train = n * 4 // 5
-    world = make_world(None, o['n_attrs'], o['n_values'])
-    games = natural_games(world, n, bins, n_images, seed, streams,
-                          max_games=o['max_games'])
-    config = dict(method='controlled_sampling', n_attrs=o['n_attrs'],
-                  n_values=o['n_values'], n_images=n_images, bins=list(bins),
-                  n_per_bin=n, n_train=n_train, seed=seed, streams=streams,
+def write_natural(out, n_images, n_per_bin, seed=0, streams=1, n_attrs=20, n_values=4,
+                  max_games=10_000_000):
+    """The two commonest bins at `n_images` images (`natural_bins`), `n_per_bin` games
+    each by `natural_games`, split 80/20 into `_train` and `_val` files in the folder
+    `out`, named as the sweeps name them -> ({path: metadata}, config)."""
+    bins = natural_bins(n_images, n_attrs, n_values)
+    n_train = n_per_bin * 4 // 5
+    world = make_world(None, n_attrs, n_values)
+    games = natural_games(world, n_per_bin, bins, n_images, seed, streams,
+                          max_games=max_games)
+    config = dict(method='controlled_sampling', n_attrs=n_attrs, n_values=n_values,
+                  n_images=n_images, bins=list(bins), n_per_bin=n_per_bin,
+                  n_train=n_train, seed=seed, streams=streams,
                   bins_from='natural_bins: the two commonest in a pilot of 1,024 games')
     os.makedirs(out, exist_ok=True)
     files = {}
@@ -1279,6 +1281,12 @@ def _cli_natural(out, seed, streams, o):
             min_sym = _min_sym_array(np.full(len(targets[part]), k))
             files[path] = _write_games(path, images[part], targets[part], min_sym, meta)
     return files, config
+
+
+def _cli_natural(out, seed, streams, o):
+    "The two commonest bins at --n_images, as the sweeps name them: folder -> files."
+    return write_natural(out, o['n_images'], o['n'], seed, streams, o['n_attrs'],
+                         o['n_values'], o['max_games'])
 
 
 # study -> arguments of paper_size_chains (k, n_chains, burn_in)

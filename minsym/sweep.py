@@ -32,8 +32,7 @@ from .agents import (gumbel_softmax_st, images_to_onehot, message_lengths,
                            stop_probabilities)
 from .core import (FolderBusy, atomic_write, check_int, cli_error, folder_lock,
                          progress, provenance, write_json)
-from .data import (_min_sym_array, _write_games, load_games, make_world,
-                         natural_games, paper_datasets, save_games)
+from .data import load_games, paper_datasets, save_games, write_natural
 from .train import (TrainConfig, as_option_error, build_agents, check_games,
                           load_checkpoint, parse_field, precision, save_checkpoint)
 
@@ -427,41 +426,22 @@ def _natural_name(name):
     m = re.fullmatch(r'n(\d+)_k(\d+)', name)
     return (int(m[1]), int(m[2])) if m else None
 
-# games per bin, how many go to training, and how many independent streams of
-# Algorithm 2 draw them (`minsym.data.natural_games`; `minsym_data --natural --n N
-# --streams S --n_images M` writes the same games): n = 2048 is drawn as ten streams
-# side by side and holds 5,000 games per bin (the device budget's choice)
-NATURAL_SIZES = {512: dict(n_per_bin=10_000, n_train=8_000, streams=1),
-                 2048: dict(n_per_bin=5_000, n_train=4_000, streams=10)}
+# games per bin and how many independent streams of Algorithm 2 draw them
+# (`minsym.data.write_natural`, which `minsym_data --natural --n N --streams S
+# --n_images M` runs too; 80% go to training): n = 2048 is drawn as ten streams side
+# by side and holds 5,000 games per bin (the device budget's choice)
+NATURAL_SIZES = {512: dict(n_per_bin=10_000, streams=1),
+                 2048: dict(n_per_bin=5_000, streams=10)}
 
 def _natural_files(n_images, k, data_dir):
     """Controlled-sampling datasets of `n_images` images (`NATURAL_SIZES`), built once
     for both bins -> the (train, val) files of bin `k`."""
-    data_dir = Path(data_dir)
-    bins, sizes = NATURAL_BINS[n_images], NATURAL_SIZES[n_images]
-    stem = f'minsym_n{n_images}_k'
-    files = {b: (data_dir / f'{stem}{b}_train.npz', data_dir / f'{stem}{b}_val.npz')
-             for b in bins}
-    if not all(p.exists() for pair in files.values() for p in pair):
-        data_dir.mkdir(parents=True, exist_ok=True)
-        n_train = sizes['n_train']
-        world = make_world(None, 20, 4)
-        games = natural_games(world, sizes['n_per_bin'], bins, n_images, seed=0,
-                              streams=sizes['streams'])
-        for b, (images, targets) in games.items():
-            meta = dict(source='controlled_sampling', n_images=n_images, n_attrs=20,
-                        n_values=4, bins=list(bins), seed=0, min_sym=b, **sizes)
-            if sizes['streams'] == 1:
-                save_games(files[b][0], images[:n_train], targets[:n_train], meta=meta)
-                save_games(files[b][1], images[n_train:], targets[n_train:], meta=meta)
-            else:   # Algorithm 2 filed each game under its solved min(|M|) already:
-                    # skip save_games' second solve, which would cost as much again
-                    # on one core
-                known = _min_sym_array(np.full(len(targets), b))
-                for path, part in zip(files[b], (slice(None, n_train),
-                                                 slice(n_train, None))):
-                    _write_games(path, images[part], targets[part], known[part], meta)
-    return files[k]
+    path = lambda b, split: Path(data_dir) / f'minsym_n{n_images}_k{b}_{split}.npz'
+    splits = ('train', 'val')
+    wanted = [path(b, split) for b in NATURAL_BINS[n_images] for split in splits]
+    if not all(p.exists() for p in wanted):
+        write_natural(data_dir, n_images, seed=0, **NATURAL_SIZES[n_images])
+    return tuple(path(k, split) for split in splits)
 
 def load_dataset(name, data_dir='data'):
     """(train_games, val_games, min_sym) for 'paper2', 'paper3', 'n512_k3' (etc.)
