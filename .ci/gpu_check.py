@@ -11,31 +11,36 @@ from dataclasses import replace
 import torch
 
 from minsym.core import provenance, write_json
-from minsym.sweep import StackedAgents, _noise, benchmark_stacking, train_runs
-from minsym.train import TrainConfig, build_agents, play, random_games, strip_seconds, train
+from minsym.agents import images_to_onehot, message_lengths
+from minsym.sweep import benchmark_stacking
+from minsym.train import (TrainConfig, build_agents, gumbel_noise, random_games, stack_agents,
+                          strip_seconds, train, train_runs)
 
 
 def check_stacked_equals_modules(**options):
     cfgs = [TrainConfig(max_len=3, hidden_size=32, embed_size=8, device='cuda', seed=s, **options)
             for s in range(3)]
-    pairs = [build_agents(c, n_attrs=5) for c in cfgs]
-    stacked = StackedAgents(pairs, cfgs[0]).cuda()
+    stacked = stack_agents(cfgs, n_attrs=5)
     im, tg = (torch.as_tensor(a, device='cuda') for a in random_games(6, n_images=7, n_attrs=5, seed=4))
     gens = [torch.Generator(device='cuda').manual_seed(10 + r) for r in range(3)]
-    u = _noise(gens, cfgs[0], 6, stacked.n_symbols, 'cuda')
+    u = gumbel_noise(gens, cfgs[0], 6, stacked.n_symbols, 'cuda')
     loss, scores, lengths = stacked.play(im.expand(3, -1, -1, -1), tg.expand(3, -1), u)
-    for r, (c, (s, rc)) in enumerate(zip(cfgs, pairs)):
-        l1, s1, n1 = play(s, rc, im, tg, c, torch.Generator(device='cuda').manual_seed(10 + r))
-        assert torch.allclose(loss[r], l1, atol=1e-4), (options, loss[r], l1)
+    onehot = images_to_onehot(im, cfgs[0].n_values)
+    for r, c in enumerate(cfgs):                # each run against its own pair of modules
+        s, rc = build_agents(c, n_attrs=5)
+        g = torch.Generator(device='cuda').manual_seed(10 + r)
+        message = s(onehot[torch.arange(6, device='cuda'), tg], c.max_len, c.tau, g)
+        s1 = rc(message, onehot)
         assert torch.allclose(scores[r], s1, atol=1e-3), options
-        assert torch.equal(lengths[r], n1), options
+        expected = message_lengths(message) if c.eos else torch.full_like(tg, c.max_len)
+        assert torch.equal(lengths[r], expected), options
 
 
 def check_train_runs_equals_train(**options):
     tr, va = random_games(600, n_images=4, n_attrs=4, seed=20), random_games(300, n_images=4, n_attrs=4, seed=21)
     cfgs = [TrainConfig(max_len=2, epochs=3, hidden_size=64, embed_size=8, batch_size=50, device='cuda',
                         seed=s, **options) for s in range(3)]
-    stacked = train_runs(cfgs, [(tr, va)] * 3)[0]
+    stacked = train_runs(cfgs, [(tr, va)] * 3).histories
     for c, h in zip(cfgs, stacked):
         alone = strip_seconds(train(c, tr, va, progress=False))
         for a, b in zip(alone, strip_seconds(h)):

@@ -32,10 +32,10 @@ from .core import (atomic_write, check_int, check_number, cli_errors, provenance
                          write_json)
 from .data import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
-from .sweep import (RunData, StackedAgents, folder_name, greedy_send,
-                          load_dataset, position_ablation)
-from .train import (TrainConfig, build_agents, default_device, load_checkpoint,
-                          precision)
+from .sweep import folder_name, load_dataset
+from .train import (RunData, TrainConfig, default_device, greedy_send,
+                          load_checkpoint, position_ablation, precision,
+                          stack_agents)
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
 def _popcount(words):
@@ -439,7 +439,7 @@ def sweep_groups(records, runs_dir='runs/sweeps', data_dir='data', device='cpu')
             if d not in datasets:
                 datasets[d] = load_dataset(d, data_dir)
         n_attrs = datasets[match[0][0]][1][0].shape[-1]
-        stacked = StackedAgents([build_agents(c, n_attrs) for c in configs], configs[0])
+        stacked = stack_agents(configs, n_attrs)
         stacked.load_state_dict(state['model'])
         val = RunData([datasets[d][1] for d in match[0]], torch.device(device),
                       configs[0].n_values, 'val_games')
