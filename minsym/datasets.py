@@ -248,7 +248,8 @@ def write_natural(out, n_images, n_per_bin, seed=0, streams=1, n_attrs=20, n_val
     os.makedirs(out, exist_ok=True)
     files = {}
     for k, (images, targets) in games.items():
-        for split, part in (('train', slice(None, n_train)), ('val', slice(n_train, None))):
+        splits = (('train', slice(None, n_train)), ('val', slice(n_train, None)))
+        for split, part in splits:
             path = os.path.join(out, f'minsym_n{n_images}_k{k}_{split}.npz')
             meta = dict(config, split=split, requested_min_sym=k)
             files[path] = _write_bin(path, images[part], targets[part], k, meta)
@@ -257,10 +258,10 @@ def write_natural(out, n_images, n_per_bin, seed=0, streams=1, n_attrs=20, n_val
 # %% ../nbs/02b_datasets.ipynb #d5a70012
 # the two commonest bins of Algorithm 2's games of that many images (`natural_bins`)
 NATURAL_BINS = {512: (3, 4), 2048: (4, 5)}
-# games per bin and the independent streams of Algorithm 2 that draw them (`write_natural`,
-# which `minsym_data natural --n N --streams S --n_images M` runs too; 80% go to
-# training): n = 2048 is drawn as ten streams side by side and holds 5,000 games per bin
-# (the device budget's choice)
+# games per bin and the independent streams of Algorithm 2 that draw them
+# (`write_natural`, which `minsym_data natural --n N --streams S --n_images M` runs too;
+# 80% go to training): n = 2048 is drawn as ten streams side by side and holds 5,000
+# games per bin (the device budget's choice)
 NATURAL_SIZES = {512: dict(n_per_bin=10_000, streams=1),
                  2048: dict(n_per_bin=5_000, streams=10)}
 # the datasets that `load_dataset` knows by name
@@ -287,7 +288,8 @@ def _paper_files(data_dir):
     """The paper's datasets as files in `data_dir`, built once by `write_paper`, then
     read: {'paper2': (train, val), 'paper3': (train, val)}."""
     data_dir = Path(data_dir)
-    files = {f'paper{k}': (data_dir / f'minsym{k}_train.npz', data_dir / f'minsym{k}_val.npz')
+    files = {f'paper{k}': tuple(data_dir / f'minsym{k}_{split}.npz'
+                                for split in ('train', 'val'))
              for k in PAPER['bins']}
     if not all(p.exists() for pair in files.values() for p in pair):
         write_paper(data_dir, seed=0)
@@ -298,7 +300,8 @@ def _natural_files(n_images, k, data_dir):
     """The natural bins of `n_images` images (`NATURAL_SIZES`), built once for both bins
     by `write_natural` -> the (train, val) files of bin `k`."""
     path = lambda b, split: Path(data_dir) / f'minsym_n{n_images}_k{b}_{split}.npz'
-    wanted = [path(b, split) for b in NATURAL_BINS[n_images] for split in ('train', 'val')]
+    splits = ('train', 'val')
+    wanted = [path(b, split) for b in NATURAL_BINS[n_images] for split in splits]
     if not all(p.exists() for p in wanted):
         write_natural(data_dir, n_images, seed=0, **NATURAL_SIZES[n_images])
     return path(k, 'train'), path(k, 'val')
