@@ -110,9 +110,9 @@ fi
 # min(|M|) = 4 at the paper's size: the Metropolis sampler's games (the bin as Algorithm 2 would fill it)
 # against the planted generator's, configuration A; the datasets are built on the CPU beforehand (about
 # 20 minutes on two cores for the sampled ones) and found in data/n64/:
-#   minsym_data --mcmc --min_sym 4 --n 8000 --seed 0 --out data/n64/mcmc4r_train.npz
-#   minsym_data --mcmc --min_sym 4 --n 2000 --seed 1 --out data/n64/mcmc4r_val.npz
-#   (the same with --generate and planted4_* for the planted games)
+#   minsym_data games --method mcmc --min_sym 4 --n 8000 --seed 0 --out data/n64/mcmc4r_train.npz
+#   minsym_data games --method mcmc --min_sym 4 --n 2000 --seed 1 --out data/n64/mcmc4r_val.npz
+#   (the same with --method planted and planted4_* for the planted games)
 if [[ $STAGES == *n64* ]]; then
   for d in mcmc4r planted4; do
     rm -rf "nbs/results/sweeps/${d}_A" "runs/sweeps/${d}_A"

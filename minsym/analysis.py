@@ -28,23 +28,17 @@ from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
 from .agents import images_to_onehot, message_lengths
-from .core import (atomic_write, check_int, check_number, cli_errors, provenance,
-                         write_json)
-from .data import no_message_accuracy
+from .core import (atomic_write, check_int, check_number, cli_errors, popcount,
+                         provenance, write_json)
+from .datasets import load_dataset
+from .sampling import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
-from .sweep import folder_name, load_dataset
+from .sweep import folder_name
 from .train import (RunData, TrainConfig, default_device, greedy_send,
                           load_checkpoint, position_ablation, precision,
                           stack_agents)
 
 # %% ../nbs/07_analysis.ipynb #3c16ed3d
-def _popcount(words):
-    """Set bits of each mask, summed over its words:
-    (..., n_words) uint64 -> (...) int64."""
-    if hasattr(np, 'bitwise_count'):
-        return np.bitwise_count(words).sum(-1, dtype=np.int64)
-    return np.unpackbits(words.view(np.uint8), axis=-1).sum(-1, dtype=np.int64)
-
 def _pack(flags):
     """(n_games, n_images) bool -> (n_games, n_words) uint64 masks,
     bit j set iff image j is flagged."""
@@ -65,7 +59,7 @@ def consistent_counts(match, subsets):
     both = match[:, subsets[:, 0]]
     for i in range(1, subsets.shape[1]):
         both &= match[:, subsets[:, i]]
-    return _popcount(both)
+    return popcount(both).sum(-1)
 
 # %% ../nbs/07_analysis.ipynb #97c610ff
 def _chunks(subsets, n_games, max_words=1 << 22):

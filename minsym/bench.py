@@ -24,7 +24,7 @@ BENCHMARKS = {
         "({fraction_of_bit_limit:.0%} of the bit-operation limit)",
     ),
     'data': (
-        'minsym.data',
+        'minsym.sampling',
         'benchmark_data',
         "both paper datasets ({games_drawn:,} games drawn) in {build_s:.2f} s; "
         "through the reference SolveMinSym about {reference_s_estimated:.0f} s "

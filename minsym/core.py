@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'format_bytes', 'physical_memory', 'check_memory', 'cli_error',
-           'cli_errors', 'random_games', 'cpu_time', 'one_core', 'atomic_write', 'write_json',
+           'cli_errors', 'random_games', 'cpu_time', 'one_core', 'popcount', 'atomic_write', 'write_json',
            'remove_stale_temporaries', 'FolderBusy', 'folder_lock', 'show_progress', 'progress', 'provenance']
 
 # %% ../nbs/80_core.ipynb #fa5ec976
@@ -137,6 +137,20 @@ def one_core():
         yield True
     finally:
         os.sched_setaffinity(0, cpus)
+
+# %% ../nbs/80_core.ipynb #b1c0a7e2
+def _popcount_unpacked(words):
+    "`popcount` without numpy 2's `bitwise_count`: unpack each word's bytes into bits."
+    as_bytes = np.ascontiguousarray(words)[..., None].view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1).sum(-1, dtype=np.int64)
+
+
+def popcount(words):
+    "Set bits of each unsigned integer: (...) uint64 -> (...) int64."
+    words = np.asarray(words)
+    if hasattr(np, 'bitwise_count'):
+        return np.bitwise_count(words).astype(np.int64)
+    return _popcount_unpacked(words)
 
 # %% ../nbs/80_core.ipynb #a563c5a3
 TMP_PREFIX = '.tmp-minsym-'

@@ -7,8 +7,8 @@ __all__ = ['CHECKPOINT_MAGIC', 'default_device', 'TrainConfig', 'check_games', '
            'stack_agents', 'make_optimizer', 'set_mode', 'RunData', 'evaluate_runs', 'precision', 'save_checkpoint',
            'load_checkpoint', 'Callback', 'gumbel_noise', 'Loop', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile',
            'ProgressBar', 'EpochLog', 'train_runs', 'train', 'load_stack', 'strip_seconds', 'greedy_send',
-           'position_ablation', 'load_train_val', 'parse_field', 'as_option_error', 'train_parser', 'train_cli',
-           'step_flops', 'matmul_peak', 'benchmark_training']
+           'position_ablation', 'parse_field', 'as_option_error', 'train_parser', 'train_cli', 'step_flops',
+           'matmul_peak', 'benchmark_training']
 
 # %% ../nbs/04_training.ipynb #d45544fd
 import argparse
@@ -32,7 +32,7 @@ from .core import (FolderBusy, atomic_write, check_number, cli_error,
                          folder_lock, is_int, provenance, random_games, show_progress,
                          write_json)
 from .core import progress as progress_bar
-from .data import load_games
+from .datasets import load_train_val
 
 # %% ../nbs/04_training.ipynb #6897decd
 def default_device():
@@ -646,23 +646,6 @@ def position_ablation(stacked, data, seed=0, batch_size=1024):
     return [[x / data.n for x in row] for row in correct.tolist()]
 
 # %% ../nbs/04_training.ipynb #74050734
-def load_train_val(data, val=None):
-    '''`(train_games, val_games, meta)` from `minsym_data` files: `val`, else `data`'s
-    `_val` sibling, else 80/20.'''
-    images, targets, meta = load_games(data)
-    data = Path(data)
-    if val is None and data.name.endswith('_train.npz'):
-        sibling = data.with_name(data.name.removesuffix('_train.npz') + '_val.npz')
-        if sibling.exists():
-            val = sibling
-    if val is not None:
-        val_images, val_targets, _ = load_games(val)
-        return (images, targets), (val_images, val_targets), meta
-    n_train = int(round(0.8 * len(targets)))
-    train_games = images[:n_train], targets[:n_train]
-    val_games = images[n_train:], targets[n_train:]
-    return train_games, val_games, meta
-
 def parse_field(name, text):
     "A `TrainConfig` field's value from command-line text, typed as the field is."
     kind = str({f.name: f.type for f in fields(TrainConfig)}[name])
