@@ -4,10 +4,12 @@
 
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'format_bytes', 'physical_memory', 'check_memory', 'cli_error',
-           'cli_errors', 'random_games', 'cpu_time', 'one_core', 'popcount', 'atomic_write', 'write_json',
-           'remove_stale_temporaries', 'FolderBusy', 'folder_lock', 'show_progress', 'progress', 'provenance']
+           'cli_errors', 'CommandParser', 'Once', 'random_games', 'cpu_time', 'one_core', 'popcount', 'atomic_write',
+           'write_json', 'remove_stale_temporaries', 'FolderBusy', 'folder_lock', 'show_progress', 'progress',
+           'provenance']
 
 # %% ../nbs/80_core.ipynb #fa5ec976
+import argparse
 import json
 import math
 import os
@@ -102,6 +104,24 @@ def cli_errors(prog, errors=(ValueError,)):
         yield
     except errors as e:
         cli_error(prog, str(e))
+
+
+class CommandParser(argparse.ArgumentParser):
+    "argparse, with every error in one line (`prog: error: ...`) and exit status 2."
+
+    def error(self, message):
+        cli_error(self.prog.split()[0], message)
+
+
+class Once(argparse.Action):
+    "Store an option's value, refusing a second one; the options given go to `given`."
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = vars(namespace).setdefault('given', set())
+        if self.dest in given:
+            parser.error(f"{option_string} is given twice")
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
 
 # %% ../nbs/80_core.ipynb #5b85cb05
 def random_games(n_games, n_images=64, n_attrs=20, n_values=4, seed=0):

@@ -8,7 +8,6 @@ __all__ = ['NATURAL_BINS', 'NATURAL_SIZES', 'DATASET_NAMES', 'CLI_DEFAULTS', 'ME
            'dataset_files', 'load_dataset', 'load_train_val', 'data_parser', 'data_cli']
 
 # %% ../nbs/02b_datasets.ipynb #d5a70006
-import argparse
 import hashlib
 import json
 import os
@@ -21,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (atomic_write, check_int, cli_error, cli_errors, provenance,
-                         remove_stale_temporaries)
+from .core import (CommandParser, Once, atomic_write, check_int, cli_errors,
+                         provenance, remove_stale_temporaries)
 from .sampling import (PAPER, STARTS, STUDIES, VALIDATION, SamplingError,
                              conditioned_games, controlled_sampling, generate_games,
                              generation_plan, make_world, natural_bins, natural_games,
@@ -367,27 +366,9 @@ _METHOD_OPTIONS = dict(n_objects='controlled', max_games='controlled', burn_in='
 _NOTE_COST = 10**5
 
 
-class _Parser(argparse.ArgumentParser):
-    "argparse, with every error in one line (`minsym_data: error: ...`) and exit status 2."
-
-    def error(self, message):
-        cli_error(self.prog.split()[0], message)
-
-
-class _Once(argparse.Action):
-    "Store an option's value, refusing a second one; the options given go to `given`."
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        given = vars(namespace).setdefault('given', set())
-        if self.dest in given:
-            parser.error(f"{option_string} is given twice")
-        given.add(self.dest)
-        setattr(namespace, self.dest, values)
-
-
 def _option(parser, name, help, **kwargs):
     "Add `--name` to `parser`: given at most once; `help` says what it means."
-    parser.add_argument(f'--{name}', action=_Once, help=help, **kwargs)
+    parser.add_argument(f'--{name}', action=Once, help=help, **kwargs)
 
 # %% ../nbs/02b_datasets.ipynb #d5a7001d
 def _seed_option(parser):
@@ -432,7 +413,7 @@ def _games_parser(sub):
 # %% ../nbs/02b_datasets.ipynb #d5a7001e
 def data_parser():
     "The argument parser of `minsym_data`: one subcommand per job, each with its options."
-    p = _Parser(prog='minsym_data',
+    p = CommandParser(prog='minsym_data',
                 description="Build Lewis games and save them as .npz files of games "
                             "(load_games reads them); run the sampling chapter's "
                             "studies; write files in EGG's format.")

@@ -7,7 +7,6 @@ __all__ = ['RUN_COLUMNS', 'EPOCH_COLUMNS', 'Sweep', 'run_id', 'plan', 'folder_na
            'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
 # %% ../nbs/05_sweeps.ipynb #cf652139
-import argparse
 import csv
 import hashlib
 import io
@@ -21,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from .core import (FolderBusy, atomic_write, check_int, cli_error, folder_lock,
-                         progress, provenance, show_progress, write_json)
+from .core import (CommandParser, FolderBusy, Once, atomic_write, check_int,
+                         cli_error, folder_lock, progress, provenance, show_progress,
+                         write_json)
 from .datasets import DATASET_NAMES, load_dataset
 from .train import (ProgressBar, TrainConfig, as_option_error, parse_field,
                           position_ablation, set_mode, stack_key, train_runs)
@@ -236,12 +236,18 @@ def parse_overrides(items):
         if not eq or name not in names:
             raise ValueError(f"--set {item!r}: expected FIELD=V1,V2 "
                              f"with FIELD one of {', '.join(sorted(names))}")
-        out[name] = [parse_field(name, v) for v in values.split(',')]
+        if name in out:
+            raise ValueError(f"--set {name} is given twice: give its values once, "
+                             f"as {name}=V1,V2")
+        typed = [parse_field(name, v) for v in values.split(',')]
+        if len(set(map(repr, typed))) != len(typed):
+            raise ValueError(f"--set {item!r}: a value is repeated")
+        out[name] = typed
     return out
 
 # %% ../nbs/05_sweeps.ipynb #7b3ba80e
 def sweep_parser():
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog='minsym_sweep',
         description="Run a named grid of training runs and write its records "
                     "to OUT/NAME/ (runs.csv, positions.csv, meta.json).")
@@ -254,20 +260,21 @@ def sweep_parser():
                    help='message lengths L')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds')
     p.add_argument('--set', nargs='+', default=[], metavar='FIELD=V1,V2',
-                   help='override TrainConfig fields (lists multiply out), '
-                        'e.g. --set batch_size=64 lr=0.001')
-    p.add_argument('--epochs', type=int, default=30, help='epochs per run')
-    p.add_argument('--device', default=None,
+                   help='override TrainConfig fields (lists multiply out; minsym_train '
+                        '--help says what each means), e.g. --set batch_size=64 lr=0.001')
+    p.add_argument('--epochs', action=Once, type=int, default=30, help='epochs per run')
+    p.add_argument('--device', action=Once, default=None,
                    help="'cpu' or 'cuda' (default: cuda when available)")
-    p.add_argument('--out', default='nbs/results/sweeps',
+    p.add_argument('--out', action=Once, default='nbs/results/sweeps',
                    help='folder of the records (default %(default)s)')
-    p.add_argument('--data_dir', default='data',
+    p.add_argument('--data_dir', action=Once, default='data',
                    help='where the built-in datasets are cached (default %(default)s)')
-    p.add_argument('--runs', default='runs/sweeps',
+    p.add_argument('--runs', action=Once, default='runs/sweeps',
                    help='checkpoints, outside git (default %(default)s)')
-    p.add_argument('--stack', type=int, default=0,
+    p.add_argument('--stack', action=Once, type=int, default=0,
                    help='at most this many runs per stacked model (0: no limit)')
-    p.add_argument('--executor', choices=['inline', 'local', 'slurm'], default='inline',
+    p.add_argument('--executor', action=Once, choices=['inline', 'local', 'slurm'],
+                   default='inline',
                    help='inline: this process; '
                         'local or slurm: one submitit job per group')
     p.add_argument('--executor_options', nargs='*', default=[], metavar='KEY=VALUE',
