@@ -14,7 +14,7 @@ import numpy as np
 
 from .stats import difference_of_differences, difference_of_means, final_values
 from .stats import gap_samples, interval, ratio_of_differences
-from .stats import verdict_band, verdict_sign
+from .stats import t_interval_mean, verdict_band, verdict_sign
 
 # %% ../nbs/06_reproduction.ipynb #058218ef
 NUMERIC = ('epoch', 'train_loss', 'train_acc', 'val_acc', 'mean_len')
@@ -46,16 +46,13 @@ def read_runs(path):
     return _runs(_csv_rows(path, 'runs.csv'))
 
 # %% ../nbs/06_reproduction.ipynb #0dd8e533
-def curve_band(runs, min_sym, max_len, column='val_acc', n_resamples=2000, seed=0):
-    '''(mean over seeds, low, high) per epoch: the 95% percentile bootstrap band of the
-    mean.'''
+def curve_band(runs, min_sym, max_len, column='val_acc', level=0.95):
+    '''(mean over seeds, low, high), each an array over epochs: the t-interval of the
+    mean at every epoch.'''
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     x = np.stack([runs[k][column] for k in keys])  # (seeds, epochs)
-    rng = np.random.default_rng(seed)
-    # (resamples, epochs)
-    means = x[rng.integers(0, len(x), (n_resamples, len(x)))].mean(1)
-    low, high = np.quantile(means, [0.025, 0.975], axis=0)
-    return x.mean(0), low, high
+    mean, low, high = np.array([t_interval_mean(epoch, level) for epoch in x.T]).T
+    return mean, low, high
 
 
 def plot_curves(ax, runs, min_sym, lengths=range(1, 6), n_images=64):
