@@ -5,11 +5,13 @@
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'format_bytes', 'physical_memory', 'check_memory', 'cli_error',
            'cli_errors', 'CommandParser', 'Once', 'random_games', 'cpu_time', 'one_core', 'popcount', 'atomic_write',
-           'write_json', 'remove_stale_temporaries', 'FolderBusy', 'folder_lock', 'show_progress', 'progress',
-           'provenance']
+           'write_json', 'remove_stale_temporaries', 'csv_text', 'write_csv', 'read_csv', 'FolderBusy', 'folder_lock',
+           'show_progress', 'progress', 'provenance']
 
 # %% ../nbs/80_core.ipynb #fa5ec976
 import argparse
+import csv
+import io
 import json
 import math
 import os
@@ -181,6 +183,9 @@ def atomic_write(path, data):
     return the path.'''
     path = Path(path)
     folder = path.parent
+    if path.exists() and not path.is_file():
+        kind = 'a folder' if path.is_dir() else 'not a regular file'
+        raise ValueError(f"cannot write {path}: it is {kind} (give a file's path)")
     if not folder.is_dir():
         raise ValueError(f"cannot write {path}: the folder {folder} does not exist")
     try:
@@ -222,6 +227,32 @@ def remove_stale_temporaries(folder, older_than_s=60.0):
         except FileNotFoundError:
             pass
     return n
+
+# %% ../nbs/80_core.ipynb #74897bbc
+def csv_text(rows, columns):
+    "Rows (dicts) as CSV text under a header of `columns`, lines ending in `\\n`."
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, columns, lineterminator='\n')
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_csv(path, rows, columns):
+    "Write rows (dicts) to `path` as CSV under a header of `columns`, atomically."
+    return atomic_write(path, csv_text(rows, columns))
+
+
+def read_csv(path, missing_ok=False):
+    '''The rows of the CSV file at `path`, as dicts of strings; a missing file is
+    `[]` when `missing_ok`, else an error.'''
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok and not path.exists():
+            return []
+        raise ValueError(f"cannot read {path}: no such file")
+    with open(path, newline='') as f:
+        return list(csv.DictReader(f))
 
 # %% ../nbs/80_core.ipynb #6309c8e3
 class FolderBusy(RuntimeError):
