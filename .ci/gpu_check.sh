@@ -50,12 +50,12 @@ done
 
 # the datasets, on the CPU at low priority: the natural ones in the background
 if [[ $STAGES == *natural* ]]; then
-  nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(2048, 4, 'data')" \
+  nice -n 10 timeout "$(left)" python3 -c "from minsym.datasets import dataset_files as f; f('n2048_k4', 'data')" \
     > "$LOG/data_n2048.log" 2>&1 &
-  nice -n 10 timeout "$(left)" python3 -c "from minsym.sweep import _natural_files as f; f(512, 3, 'data')" \
+  nice -n 10 timeout "$(left)" python3 -c "from minsym.datasets import dataset_files as f; f('n512_k3', 'data')" \
     > "$LOG/data_n512.log" 2>&1 &
 fi
-[[ $STAGES == *grid* ]] && python3 -c "from minsym.sweep import _paper_files; _paper_files('data')" \
+[[ $STAGES == *grid* ]] && python3 -c "from minsym.datasets import dataset_files as f; f('paper2', 'data')" \
   && stamp "paper datasets"
 
 sweep() { timeout "$(left)" python3 -c 'from minsym.sweep import sweep_cli; sweep_cli()' "$@"; }
@@ -122,9 +122,12 @@ if [[ $STAGES == *n64* ]]; then
 fi
 wait
 stamp "total"
+python3 -c 'import sys; from minsym.core import write_json; from minsym.sweep import group_seconds
+write_json(sys.argv[1], group_seconds("runs/sweeps", sys.argv[2:]))' nbs/results/sweeps/gpu_group_seconds.json \
+  $(ls runs/sweeps 2>/dev/null)
 nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG/gpu.txt"
 tail -n 4 "$LOG"/*.log
-tar czf "$LOG/records.tgz" nbs/results/sweeps/fig23_* nbs/results/sweeps/n512_* nbs/results/sweeps/n2048_* \
+tar czf "$LOG/records.tgz" nbs/results/sweeps/gpu_group_seconds.json nbs/results/sweeps/fig23_* nbs/results/sweeps/n512_* nbs/results/sweeps/n2048_* \
   nbs/results/sweeps/mcmc4r_A nbs/results/sweeps/planted4_A \
   runs/metrics nbs/results/analysis/bounds_n2048.csv "$LOG"/*.log "$LOG"/*.txt 2>/dev/null
 if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8

@@ -14,7 +14,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% ../nbs/03_agents.ipynb #185ad815
-def images_to_onehot(images, n_values):
+def images_to_onehot(
+    images,  # integer values (..., n_attrs)
+    n_values,  # values per attribute |V|
+):
     '''Concatenated one-hot attribute vectors:
     `(..., n_attrs)` integer values -> `(..., n_attrs * n_values)` floats.'''
     n_attrs = images.shape[-1]
@@ -23,7 +26,12 @@ def images_to_onehot(images, n_values):
     return out.scatter_(-1, images.long() + offsets, 1.0)
 
 # %% ../nbs/03_agents.ipynb #117fff3c
-def gumbel_softmax_st(logits, tau=1.0, generator=None, u=None):
+def gumbel_softmax_st(
+    logits,  # scores over the symbols (..., N)
+    tau=1.0,  # temperature
+    generator=None,  # torch.Generator of the noise (when `u` is None)
+    u=None,  # uniform noise of the shape of `logits`, instead of drawing it
+):
     '''Straight-through Gumbel-Softmax sample of `logits` (..., N): one-hot forward,
     relaxed gradient backward.'''
     if u is None:
@@ -36,7 +44,11 @@ def gumbel_softmax_st(logits, tau=1.0, generator=None, u=None):
     return hard + (soft - soft.detach())
 
 # %% ../nbs/03_agents.ipynb #f218eacc
-def gru_update(gi, gh, h=None):
+def gru_update(
+    gi,  # input gates W_i x + b_i (..., 3H)
+    gh,  # recurrent gates W_h h + b_h (..., 3H)
+    h=None,  # the state (..., H), None for zeros
+):
     '''The next state of eq-gru from the input gates `gi` = W_i x + b_i and the
     recurrent gates `gh` = W_h h + b_h, both (..., 3H); `h=None` is the zero state.'''
     i_r, i_z, i_n = gi.chunk(3, -1)
@@ -49,7 +61,11 @@ def gru_update(gi, gh, h=None):
 class GRU(nn.Module):
     '''GRU with `torch.nn.GRU`'s parameters and equations; a state of `None` means zeros
     and skips `W_hh h`.'''
-    def __init__(self, input_size, hidden_size):
+    def __init__(
+        self,
+        input_size,  # size of each input x_t
+        hidden_size,  # size of the state h_t
+    ):
         super().__init__()
         self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
@@ -86,8 +102,17 @@ class Sender(nn.Module):
     images (B, n_images, n_features)] -> one-hot message
     (B, max_len, vocab_size [+ 1 with `eos`]).'''
 
-    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
-                 state_from_image=True, eos=False, informed=False, context_size=64):
+    def __init__(
+        self,
+        n_features,  # size of an image vector, |A| |V|
+        vocab_size,  # symbols, end-of-sequence aside
+        hidden_size=512,  # GRU units
+        embed_size=32,  # size of a symbol embedding
+        state_from_image=True,  # the image is the initial state (else the first input)
+        eos=False,  # add an end-of-sequence symbol (the last)
+        informed=False,  # also see the game's images
+        context_size=64,  # units of the informed context layer
+    ):
         super().__init__()
         self.state_from_image, self.eos = state_from_image, eos
         self.informed = informed
@@ -110,7 +135,14 @@ class Sender(nn.Module):
         shared = images * target[:, None]
         return self.context_out(torch.relu(self.context_in(shared)).mean(1))
 
-    def forward(self, target, max_len, tau=1.0, generator=None, images=None):
+    def forward(
+        self,
+        target,  # target vectors (B, n_features)
+        max_len,  # symbols to send, L
+        tau=1.0,  # Gumbel-Softmax temperature
+        generator=None,  # noise generator (training only)
+        images=None,  # the game's image vectors (B, n_images, F), informed only
+    ):
         if self.informed and images is None:
             raise ValueError("an informed sender needs the game's images")
         start = self.image_in(target)
@@ -144,8 +176,15 @@ class Receiver(nn.Module):
     '''GRU receiver: message (B, L, vocab_size [+ 1])
     and images (B, n_images, n_features) -> scores (B, n_images).'''
 
-    def __init__(self, n_features, vocab_size, hidden_size=512, embed_size=32,
-                 scoring='dot', eos=False):
+    def __init__(
+        self,
+        n_features,  # size of an image vector, |A| |V|
+        vocab_size,  # symbols, end-of-sequence aside
+        hidden_size=512,  # GRU units
+        embed_size=32,  # size of a symbol embedding
+        scoring='dot',  # 'dot' or 'cosine'
+        eos=False,  # messages may end early
+    ):
         super().__init__()
         self.scoring, self.eos = scoring, eos
         self.embed = nn.Linear(
@@ -169,7 +208,11 @@ class Receiver(nn.Module):
         scores = self.score(self.gru.states(self.embed(message)), images)
         return torch.cat([torch.zeros_like(scores[:, :1]), scores], 1)
 
-    def forward(self, message, images):
+    def forward(
+        self,
+        message,  # one-hot message (B, L, n_symbols)
+        images,  # image vectors (B, n_images, n_features)
+    ):
         if not self.eos:
             return self.score(self.gru(self.embed(message))[:, None], images)[:, 0]
         steps = self.step_scores(message, images)
@@ -196,7 +239,11 @@ def stop_probabilities(message):
     return torch.cat([message[..., -1] * before, alive[..., -1:]], -1)
 
 
-def eos_loss(step_scores, message, targets):
+def eos_loss(
+    step_scores,  # scores after 0..L symbols (B, L + 1, n_images)
+    message,  # the one-hot message (B, L, V + 1)
+    targets,  # the targets' indices (B,)
+):
     '''Expected cross-entropy over stopping positions (eq-stop), per game: (B, L + 1,
     n), (B, L, V + 1), (B,) -> (B,).'''
     ce = F.cross_entropy(
@@ -207,7 +254,11 @@ def eos_loss(step_scores, message, targets):
     return (stop_probabilities(message) * ce).sum(-1)
 
 # %% ../nbs/03_agents.ipynb #36f593a5
-def batched_linear(x, w, b=None):
+def batched_linear(
+    x,  # inputs (R, B, in)
+    w,  # weights (R, out, in)
+    b=None,  # biases (R, out), or None
+):
     '''`F.linear` for R stacked runs: x (R, B, in), w (R, out, in), b (R, out) or None
     -> (R, B, out).'''
     if b is None:
@@ -215,7 +266,9 @@ def batched_linear(x, w, b=None):
     return torch.baddbmm(b[:, None], x, w.transpose(1, 2))
 
 
-def stack_parameters(modules):
+def stack_parameters(
+    modules,  # modules of one shape, one per run
+):
     '''The modules' parameters stacked along a new leading axis, one parameter per name
     (dots become underscores).'''
     named = [dict(m.named_parameters()) for m in modules]
@@ -234,7 +287,11 @@ def _gru_step(gi, h, w_hh, b_hh):
 class StackedAgents(nn.Module):
     """R (sender, receiver) pairs of one configuration (up to the seed), their
     parameters stacked along axis 0; `config` as described above."""
-    def __init__(self, pairs, config):
+    def __init__(
+        self,
+        pairs,  # (Sender, Receiver) of each run, equal in shape
+        config,  # the runs' shared choices (a `TrainConfig`)
+    ):
         super().__init__()
         self.config = config
         self.s = stack_parameters([s for s, _ in pairs])
@@ -252,7 +309,12 @@ class StackedAgents(nn.Module):
         pooled = hidden.relu().view(R, B, n, -1).mean(2)
         return batched_linear(pooled, s['context_out_weight'], s['context_out_bias'])
 
-    def send(self, target, u=None, images=None):
+    def send(
+        self,
+        target,  # target vectors (R, B, F)
+        u=None,  # Gumbel uniforms (R, L, B, V), None for greedy messages
+        images=None,  # the games' image vectors (R, B, n, F), informed only
+    ):
         """One-hot messages (R, B, L, n_symbols) for target vectors (R, B, F) [and,
         informed, the games' images (R, B, n, F)]; Gumbel uniforms `u` (R, L, B, V)
         in training, None for greedy messages."""
@@ -289,7 +351,11 @@ class StackedAgents(nn.Module):
             states.append(h)
         return states
 
-    def receive(self, message, images):
+    def receive(
+        self,
+        message,  # one-hot messages (R, B, L, V)
+        images,  # image vectors (R, B, n, F)
+    ):
         """Scores (R, B, T, n_images): T = 1 (after the whole message)
         or, with eos, L + 1 (after 0..L symbols)."""
         r, c = self.r, self.config
@@ -311,7 +377,12 @@ class StackedAgents(nn.Module):
             scores = torch.cat([torch.zeros_like(scores[:, :, :1]), scores], 2)
         return scores
 
-    def play(self, images, targets, u=None):
+    def play(
+        self,
+        images,  # games (R, B, n_images, n_attrs), integer values
+        targets,  # the targets' indices (R, B)
+        u=None,  # Gumbel uniforms (training), None to play greedily
+    ):
         """Games (R, B, n_images, n_attrs), targets (R, B) -> (loss per run (R,),
         final scores (R, B, n_images), message lengths (R, B))."""
         c = self.config
@@ -332,7 +403,12 @@ class StackedAgents(nn.Module):
         return loss, final, lengths
 
     @torch.no_grad()
-    def unstack(self, r, sender, receiver):
+    def unstack(
+        self,
+        r,  # which run
+        sender,  # a `Sender` of the same shapes, overwritten
+        receiver,  # a `Receiver` of the same shapes, overwritten
+    ):
         '''Copy run `r`'s parameters into a `Sender` and a `Receiver` of the same
         shapes; return the pair.'''
         for module, stack in ((sender, self.s), (receiver, self.r)):

@@ -59,12 +59,11 @@ BENCHMARKS = {
 
 def benchmark_training_paper(**kwargs):
     '''`minsym.train.benchmark_training` at the paper's shortest and longest messages,
-    L = 1 and L = 5, in fp32 and in bf16, in one record.'''
-    runs = {}
-    for precision, suffix in (('fp32', ''), ('bf16', '_bf16')):
-        for L in (1, 5):
-            runs[f'max_len_{L}{suffix}'] = benchmark_training(
-                max_len=L, precision=precision, **kwargs)
+    L = 1 and L = 5, in fp32, and at L = 5 in bf16 (on a quarter of the games: where
+    the CPU has no native bf16 it is slow), in one record.'''
+    runs = {f'max_len_{L}': benchmark_training(max_len=L, **kwargs) for L in (1, 5)}
+    runs['max_len_5_bf16'] = benchmark_training(max_len=5, precision='bf16', n_train=2000,
+                                                n_val=500, **kwargs)
     speedup = runs['max_len_5_bf16']['games_per_s'] / runs['max_len_5']['games_per_s']
     machine = {k: runs['max_len_1'][k] for k in ('platform', 'cpu_count', 'date')}
     return dict(runs, bf16_speedup_L5=speedup, **machine)

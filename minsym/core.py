@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
+
 # %% ../nbs/80_core.ipynb #bafb08d1
 def is_int(value):
     "True for Python and numpy integers; False for booleans and everything else."
@@ -329,8 +331,6 @@ def _cpu_name():
 def provenance(device=None):
     '''Commit, versions and machine as a JSON-ready dict; `device` ('cpu', 'cuda', ...)
     adds the GPU's name.'''
-    from minsym import __version__
-
     # set where the copy's .git is absent or stale
     commit, dirty = os.environ.get('MINSYM_COMMIT'), None
     if not commit:

@@ -17,15 +17,8 @@ import sys
 
 import numpy as np
 
-from minsym.core import (
-    cpu_time,
-    is_int,
-    one_core,
-    progress,
-    provenance,
-    random_games,
-    show_progress,
-)
+from .core import (cpu_time, is_int, one_core, progress, provenance, random_games,
+                         show_progress)
 
 # %% ../nbs/01_sms.ipynb #0c2d394c
 def attribute_combinations(image):
