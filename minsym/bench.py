@@ -45,7 +45,7 @@ BENCHMARKS = {
         "({max_len_5[peak_flops_per_s]:.3g} FLOP/s), bf16 at "
         "{max_len_5_bf16[fraction_of_peak]:.0%} of the bf16 peak "
         "({max_len_5_bf16[peak_flops_per_s]:.3g} FLOP/s), "
-        "{bf16_speedup_L5:.1f}x the fp32 speed",
+        "{bf16_speedup_L5:.2g}x the fp32 speed",
     ),
     'sweep': (
         'minsym.sweep',
