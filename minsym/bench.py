@@ -57,7 +57,9 @@ BENCHMARKS = {
 }
 
 
-def benchmark_training_paper(**kwargs):
+def benchmark_training_paper(
+    **kwargs,  # more arguments of `benchmark_training`
+):
     '''`minsym.train.benchmark_training` at the paper's shortest and longest messages,
     L = 1 and L = 5, in fp32, and at L = 5 in bf16 (on a quarter of the games: where
     the CPU has no native bf16 it is slow), in one record.'''
@@ -76,14 +78,20 @@ def _check_name(name):
         )
 
 
-def run_benchmark(name, **kwargs):
+def run_benchmark(
+    name,  # a key of `BENCHMARKS`
+    **kwargs,  # the benchmark function's arguments
+):
     "Run benchmark `name` (a key of `BENCHMARKS`) and return its result dictionary."
     _check_name(name)
     module, function, _ = BENCHMARKS[name]
     return getattr(importlib.import_module(module), function)(**kwargs)
 
 
-def headline(name, result):
+def headline(
+    name,  # a key of `BENCHMARKS`
+    result,  # the benchmark's record
+):
     "One line that states what benchmark `name` measured."
     return BENCHMARKS[name][2].format(**result)
 
@@ -100,7 +108,9 @@ def bench_parser():
     return p
 
 
-def main(argv=None):
+def main(
+    argv=None,  # the arguments, None for the command line
+):
     "Console entry point of `minsym_bench`."
     a = bench_parser().parse_args(argv)
     with cli_errors('minsym_bench'):

@@ -37,13 +37,21 @@ def _runs(rows):
     return {k: {c: np.array(v) for c, v in run.items()} for k, run in runs.items()}
 
 
-def read_runs(path):
+def read_runs(
+    path,  # a sweep's runs.csv, or its record folder
+):
     '''A sweep's runs.csv (or its folder) -> {(min_sym, max_len, seed): {column: array
     over epochs}}.'''
     return _runs(_csv_rows(path, 'runs.csv'))
 
 # %% ../nbs/06_reproduction.ipynb #0dd8e533
-def curve_band(runs, min_sym, max_len, column='val_acc', level=0.95):
+def curve_band(
+    runs,  # runs of `read_runs`
+    min_sym,  # the dataset's min(|M|)
+    max_len,  # message length L
+    column='val_acc',  # which history column
+    level=0.95,  # confidence level
+):
     '''(mean over seeds, low, high), each an array over epochs: the t-interval of the
     mean at every epoch.'''
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
@@ -52,7 +60,13 @@ def curve_band(runs, min_sym, max_len, column='val_acc', level=0.95):
     return mean, low, high
 
 
-def plot_curves(ax, runs, min_sym, lengths=range(1, 6), n_images=64):
+def plot_curves(
+    ax,  # matplotlib axes
+    runs,  # runs of `read_runs`
+    min_sym,  # the dataset's min(|M|)
+    lengths=range(1, 6),  # message lengths to draw
+    n_images=64,  # images per game (chance is 1/n_images)
+):
     '''The paper's figure on `ax`: validation accuracy against epoch, one line and band
     per L.'''
     for L in lengths:
@@ -66,7 +80,10 @@ def plot_curves(ax, runs, min_sym, lengths=range(1, 6), n_images=64):
     )
 
 # %% ../nbs/06_reproduction.ipynb #1bf3bb79
-def claims(runs, method='t'):
+def claims(
+    runs,  # one configuration's runs (`read_runs`)
+    method='t',  # 't' or 'bootstrap' intervals
+):
     '''The paper's §4 claims measured on one configuration's runs, with intervals by
     `method` ('t' or 'bootstrap'): a list of dicts (claim, paper, estimate, low, high,
     verdict, detail).'''
@@ -109,7 +126,9 @@ def claims(runs, method='t'):
     return rows
 
 # %% ../nbs/06_reproduction.ipynb #d5353f50
-def format_claims(rows_by_config):
+def format_claims(
+    rows_by_config,  # {configuration: rows of `claims`}
+):
     "The claims of several configurations as one text table."
 
     def num(x):
@@ -138,7 +157,11 @@ def format_claims(rows_by_config):
     return '\n'.join(lines)
 
 # %% ../nbs/06_reproduction.ipynb #626bbd67
-def length_table(runs, lengths=range(1, 6), method='t'):
+def length_table(
+    runs,  # runs of `read_runs`
+    lengths=range(1, 6),  # message lengths
+    method='t',  # 't' or 'bootstrap' intervals
+):
     '''Per L: the mean message length on each dataset and the difference (3 minus 2),
     each with its interval by `method` ('t' or 'bootstrap').'''
     rows = []
@@ -156,7 +179,9 @@ def length_table(runs, lengths=range(1, 6), method='t'):
     return rows
 
 # %% ../nbs/06_reproduction.ipynb #4892df6d
-def read_positions(path):
+def read_positions(
+    path,  # a sweep's positions.csv, or its record folder
+):
     '''A sweep's positions.csv -> {(min_sym, max_len, seed): array of accuracies with
     position i randomised}.'''
     out = {}
@@ -166,7 +191,13 @@ def read_positions(path):
     return {k: np.array([v[i] for i in sorted(v)]) for k, v in out.items()}
 
 
-def effective_lengths(runs, positions, min_sym, max_len, threshold=0.05):
+def effective_lengths(
+    runs,  # runs of `read_runs`
+    positions,  # ablations of `read_positions`
+    min_sym,  # the dataset's min(|M|)
+    max_len,  # message length L
+    threshold=0.05,  # accuracy a used position must cost
+):
     '''Per seed: the number of positions whose randomisation costs more than
     `threshold` of accuracy.'''
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
@@ -175,7 +206,10 @@ def effective_lengths(runs, positions, min_sym, max_len, threshold=0.05):
     )
 
 # %% ../nbs/06_reproduction.ipynb #25bbc9e1
-def read_runs_by(path, column):
+def read_runs_by(
+    path,  # a sweep's runs.csv, or its record folder
+    column,  # the extra key column
+):
     "Like `read_runs`, split by the value of one more key column: {value: runs}."
     rows = _csv_rows(path, 'runs.csv')
     values = dict.fromkeys(r[column] for r in rows)

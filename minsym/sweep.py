@@ -332,7 +332,9 @@ def _executor_options(items):
             raise ValueError(f"--executor_options {kv!r}: expected KEY=VALUE")
     return dict(kv.split('=', 1) for kv in items)
 
-def sweep_cli(argv=None):
+def sweep_cli(
+    argv=None,  # the arguments, None for the command line
+):
     "Console entry point of `minsym_sweep`."
     parser = sweep_parser()
     a = parser.parse_args(argv)

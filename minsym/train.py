@@ -830,7 +830,9 @@ def train_parser():
                        help=f'{FIELD_HELP[f.name]} (default: {shown})')
     return p
 
-def train_cli(argv=None):
+def train_cli(
+    argv=None,  # the arguments, None for the command line
+):
     "Console entry point of `minsym_train`."
     a = train_parser().parse_args(argv)
     try:
