@@ -164,8 +164,8 @@ def _merge(path, rows, names):
 
 # %% ../nbs/07_analysis.ipynb #14e0eb3d
 # minsym_metrics' defaults, shown by --help
-METRICS_DEFAULTS = dict(records='nbs/results/sweeps', runs='runs/sweeps', data_dir='data',
-                        out='nbs/results/analysis', threshold=0.05)
+METRICS_DEFAULTS = dict(records='nbs/results/sweeps', runs='runs/sweeps',
+                        data_dir='data', out='nbs/results/analysis', threshold=0.05)
 
 def metrics_parser():
     "The argument parser of `minsym_metrics`."
@@ -177,11 +177,11 @@ def metrics_parser():
     p.add_argument('names', nargs='+',
                    help='sweeps: records in RECORDS/NAME, checkpoints in RUNS/NAME')
     p.add_argument('--records', default=d['records'], action=Once,
-                   help="folder of the sweeps' records, as minsym_sweep --out wrote them "
-                        "(an input; default: %(default)s)")
+                   help="folder of the sweeps' records, as minsym_sweep --out wrote "
+                        "them (an input; default: %(default)s)")
     p.add_argument('--runs', default=d['runs'], action=Once,
-                   help="folder of the sweeps' checkpoints, as minsym_sweep --runs wrote "
-                        "them (default: %(default)s)")
+                   help="folder of the sweeps' checkpoints, as minsym_sweep --runs "
+                        "wrote them (default: %(default)s)")
     p.add_argument('--data_dir', default=d['data_dir'], action=Once,
                    help='where the built-in datasets are cached (default: %(default)s)')
     p.add_argument('--out', default=d['out'], action=Once,

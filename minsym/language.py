@@ -175,21 +175,23 @@ def read_bounds(path):
 
 # %% ../nbs/02c_language.ipynb #b65e9b4f
 # minsym_bounds' defaults, shown by --help
-BOUNDS_DEFAULTS = dict(data=['paper2', 'paper3'], max_len=[1, 2, 3, 4, 5], vocab_size=80,
-                       data_dir='data', out='nbs/results/analysis/bounds.csv')
+BOUNDS_DEFAULTS = dict(data=['paper2', 'paper3'], max_len=[1, 2, 3, 4, 5],
+                       vocab_size=80, data_dir='data',
+                       out='nbs/results/analysis/bounds.csv')
 
 def bounds_parser():
     "The argument parser of `minsym_bounds`."
     d = BOUNDS_DEFAULTS
     p = CommandParser(
         prog='minsym_bounds',
-        description="Write the accuracy bounds of attribute-value languages and of any "
-                    "code on the validation games of the datasets to a CSV file, and the "
-                    "command and its provenance beside it (OUT with .meta.json).")
+        description="Write the accuracy bounds of attribute-value languages and of "
+                    "any code on the validation games of the datasets to a CSV file, "
+                    "and the command and its provenance beside it (OUT with "
+                    ".meta.json).")
     p.add_argument('--data', nargs='+', default=d['data'], action=Once,
-                   help="datasets: paper2, paper3, n512_k3, n512_k4, n2048_k4, n2048_k5, "
-                        "or *_train.npz files from minsym_data, whose _val.npz sibling "
-                        "is bounded (default: %(default)s)")
+                   help="datasets: paper2, paper3, n512_k3, n512_k4, n2048_k4, "
+                        "n2048_k5, or *_train.npz files from minsym_data, whose "
+                        "_val.npz sibling is bounded (default: %(default)s)")
     p.add_argument('--max_len', nargs='+', type=int, default=d['max_len'], action=Once,
                    help='message lengths L at which to bound (default: %(default)s)')
     p.add_argument('--vocab_size', type=int, default=d['vocab_size'], action=Once,
@@ -252,7 +254,8 @@ def selection_aware_bounds(images, targets, possible, lengths=range(1, 6),
     for L in lengths:
         out[L] = attribute_blind_accuracy(images, targets, L, possible=possible)
     for L in informed:
-        out[f'b{L}'] = attribute_informed_accuracy(images, targets, L, possible=possible)
+        out[f'b{L}'] = attribute_informed_accuracy(images, targets, L,
+                                                   possible=possible)
     return out
 
 # %% ../nbs/02c_language.ipynb #b8fdd960
