@@ -61,8 +61,8 @@ fi
 sweep() { timeout "$(left)" python3 -c 'from minsym.sweep import sweep_cli; sweep_cli()' "$@"; }
 measure() { timeout "$(left)" python3 -c 'from minsym.analysis import metrics_cli; metrics_cli()' \
   "$1" --out "runs/metrics/$1" --device cuda; }
-bounds() { nice -n 10 timeout "$(left)" python3 -m minsym.analysis --datasets n2048_k4,n2048_k5 \
-  --no_message --max_len 6 --out nbs/results/analysis/bounds_n2048.csv; }
+bounds() { nice -n 10 timeout "$(left)" python3 -c 'from minsym.language import bounds_cli; bounds_cli()' \
+  --data n2048_k4 n2048_k5 --no_message --max_len 1 2 3 4 5 6 --out nbs/results/analysis/bounds_n2048.csv; }
 if [ "${GPU_CHECK_DRY:-0}" = 1 ]; then     # the schedule alone, for testing this script without a GPU
   sweep() { sleep $(( 1 + ${#1} % 3 )); }; measure() { sleep 1; }; bounds() { sleep 1; }
 fi
@@ -129,6 +129,6 @@ nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$LOG/gpu.txt"
 tail -n 4 "$LOG"/*.log
 tar czf "$LOG/records.tgz" nbs/results/sweeps/gpu_group_seconds.json nbs/results/sweeps/fig23_* nbs/results/sweeps/n512_* nbs/results/sweeps/n2048_* \
   nbs/results/sweeps/mcmc4r_A nbs/results/sweeps/planted4_A \
-  runs/metrics nbs/results/analysis/bounds_n2048.csv "$LOG"/*.log "$LOG"/*.txt 2>/dev/null
+  runs/metrics nbs/results/analysis/bounds_n2048.csv nbs/results/analysis/bounds_n2048.meta.json "$LOG"/*.log "$LOG"/*.txt 2>/dev/null
 if [ -n "${OUT:-}" ]; then cp "$LOG/records.tgz" "$OUT/"; fi     # one file: the tool returns at most 8
 ls -la "$LOG"
