@@ -3,7 +3,6 @@
     python3 .ci/gpu_check.py checks          the training and sweeps chapters' checks, on device='cuda'
     python3 .ci/gpu_check.py bench FILE      games/s of single and stacked runs in fp32, TF32 and bf16
 """
-import json
 import sys
 import tempfile
 from dataclasses import replace
@@ -11,9 +10,9 @@ from dataclasses import replace
 import torch
 
 from minsym.core import provenance, write_json
-from minsym.agents import images_to_onehot, message_lengths
+from minsym.agents import gumbel_noise, images_to_onehot, message_lengths
 from minsym.sweep import benchmark_stacking
-from minsym.train import (TrainConfig, build_agents, gumbel_noise, random_games, stack_agents,
+from minsym.train import (TrainConfig, build_agents, random_games, stack_agents,
                           strip_seconds, train, train_runs)
 
 
@@ -23,7 +22,7 @@ def check_stacked_equals_modules(**options):
     stacked = stack_agents(cfgs, n_attrs=5)
     im, tg = (torch.as_tensor(a, device='cuda') for a in random_games(6, n_images=7, n_attrs=5, seed=4))
     gens = [torch.Generator(device='cuda').manual_seed(10 + r) for r in range(3)]
-    u = gumbel_noise(gens, cfgs[0], 6, stacked.n_symbols, 'cuda')
+    u = gumbel_noise(gens, cfgs[0].max_len, 6, stacked.n_symbols, 'cuda')
     loss, scores, lengths = stacked.play(im.expand(3, -1, -1, -1), tg.expand(3, -1), u)
     onehot = images_to_onehot(im, cfgs[0].n_values)
     for r, c in enumerate(cfgs):                # each run against its own pair of modules

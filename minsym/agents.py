@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['images_to_onehot', 'gumbel_softmax_st', 'gru_update', 'GRU', 'Sender', 'Receiver', 'message_lengths',
-           'stop_probabilities', 'eos_loss', 'batched_linear', 'stack_parameters', 'StackedAgents', 'orthogonal_init_']
+           'stop_probabilities', 'eos_loss', 'batched_linear', 'stack_parameters', 'StackedAgents', 'gumbel_noise',
+           'orthogonal_init_']
 
 # %% ../nbs/03_agents.ipynb #14e4c564
 import math
@@ -415,6 +416,20 @@ class StackedAgents(nn.Module):
             for name, p in module.named_parameters():
                 p.copy_(stack[name.replace('.', '_')][r])
         return sender, receiver
+
+
+def gumbel_noise(
+    generators,  # each run's noise generator
+    max_len,  # symbols per message, L
+    batch,  # games in the batch
+    n_symbols,  # symbols, end-of-sequence included
+    device,  # where to draw
+):
+    """Each run's Gumbel uniforms for one batch, (R, L, B, n_symbols), drawn from its
+    own generator as `Sender` draws them."""
+    shape = (max_len, batch, n_symbols)
+    return torch.stack([torch.rand(shape, device=device, generator=g)
+                        for g in generators])
 
 # %% ../nbs/03_agents.ipynb #a26c129e
 def orthogonal_init_(module):

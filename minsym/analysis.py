@@ -19,10 +19,9 @@ from .core import (CommandParser, Once, atomic_write, check_number, cli_errors,
                          csv_text, provenance, read_csv, write_json)
 from .datasets import load_dataset
 from .language import language_summary, naming_share, symbol_table
-from .sweep import folder_name
-from .train import (RunData, TrainConfig, default_device, greedy_send,
-                          load_checkpoint, position_ablation, precision,
-                          stack_agents)
+from .sweep import folder_name, greedy_send, position_ablation
+from .train import (RunData, TrainConfig, default_device, load_checkpoint,
+                          precision, stack_agents)
 
 # %% ../nbs/07_analysis.ipynb #a779cd7d
 def _read_group(path, device):

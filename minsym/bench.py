@@ -64,8 +64,8 @@ def benchmark_training_paper(
     L = 1 and L = 5, in fp32, and at L = 5 in bf16 (on a quarter of the games: where
     the CPU has no native bf16 it is slow), in one record.'''
     runs = {f'max_len_{L}': benchmark_training(max_len=L, **kwargs) for L in (1, 5)}
-    runs['max_len_5_bf16'] = benchmark_training(max_len=5, precision='bf16', n_train=2000,
-                                                n_val=500, **kwargs)
+    runs['max_len_5_bf16'] = benchmark_training(
+        max_len=5, precision='bf16', n_train=2000, n_val=500, **kwargs)
     speedup = runs['max_len_5_bf16']['games_per_s'] / runs['max_len_5']['games_per_s']
     machine = {k: runs['max_len_1'][k] for k in ('platform', 'cpu_count', 'date')}
     return dict(runs, bf16_speedup_L5=speedup, **machine)
@@ -98,9 +98,10 @@ def headline(
 # %% ../nbs/90_bench.ipynb #0f7a7894
 def bench_parser():
     "The argument parser of `minsym_bench`."
-    p = CommandParser(prog='minsym_bench',
-                      description="Run one of minsym's benchmarks, print its headline and, "
-                                  "with --out, save the full record as JSON.")
+    p = CommandParser(
+        prog='minsym_bench',
+        description="Run one of minsym's benchmarks, print its headline and, "
+                    "with --out, save the full record as JSON.")
     p.add_argument('name', help=f"which benchmark: {', '.join(BENCHMARKS)}")
     p.add_argument('--out', action=Once,
                    help='JSON file for the record, with the command and its provenance '

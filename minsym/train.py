@@ -6,9 +6,9 @@
 __all__ = ['FIELD_HELP', 'FIELD_CHOICES', 'CHECKPOINT_MAGIC', 'HISTORY_COLUMNS', 'TRAIN_CLI_DEFAULTS', 'default_device',
            'TrainConfig', 'check_games', 'games_digest', 'build_agents', 'stack_key', 'stack_agents', 'make_optimizer',
            'set_mode', 'RunData', 'evaluate_runs', 'precision', 'save_checkpoint', 'load_checkpoint', 'Callback',
-           'gumbel_noise', 'Loop', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile', 'ProgressBar', 'EpochLog',
-           'train_runs', 'train', 'load_stack', 'strip_seconds', 'greedy_send', 'position_ablation', 'parse_field',
-           'as_option_error', 'train_parser', 'train_cli', 'step_flops', 'matmul_peak', 'benchmark_training']
+           'Loop', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile', 'ProgressBar', 'EpochLog', 'train_runs', 'train',
+           'load_stack', 'strip_seconds', 'parse_field', 'as_option_error', 'train_parser', 'train_cli', 'step_flops',
+           'matmul_peak', 'benchmark_training']
 
 # %% ../nbs/04_training.ipynb #d45544fd
 import contextlib
@@ -23,13 +23,12 @@ from pathlib import Path
 import numpy as np
 import schedulefree
 import torch
-import torch.nn.functional as F
 
-from .agents import (Receiver, Sender, StackedAgents, images_to_onehot,
-                           message_lengths, orthogonal_init_)
+from .agents import (Receiver, Sender, StackedAgents, gumbel_noise,
+                           orthogonal_init_)
 from .core import (CommandParser, FolderBusy, Once, atomic_write, check_number,
-                         cli_error, folder_lock, is_int, provenance, random_games, show_progress,
-                         write_json)
+                         cli_error, folder_lock, is_int, provenance, random_games,
+                         show_progress, write_json)
 from .core import progress as progress_bar
 from .datasets import DATASET_NAMES, dataset_files, load_train_val
 
@@ -384,20 +383,6 @@ class Callback:
     def on_epoch_end(self, loop): pass
     def on_train_end(self, loop): pass
 
-
-def gumbel_noise(
-    generators,  # each run's noise generator
-    config,  # the runs' `TrainConfig` (max_len)
-    batch,  # games in the batch
-    n_symbols,  # symbols, end-of-sequence included
-    device,  # where to draw
-):
-    """Each run's Gumbel uniforms for one batch, (R, L, B, n_symbols), drawn from its own
-    generator as `Sender` draws them."""
-    shape = (config.max_len, batch, n_symbols)
-    return torch.stack([torch.rand(shape, device=device, generator=g)
-                        for g in generators])
-
 # %% ../nbs/04_training.ipynb #777ded99
 class Loop:
     '''R runs in training, stacked: agents, optimizer, games, random generators and
@@ -435,7 +420,8 @@ class Loop:
 
     def games(self):
         "Each run's games as SHA-256 digests: [{'train': ..., 'val': ...}]."
-        return [dict(train=self.train_data.run_digest(r), val=self.val_data.run_digest(r))
+        train, val = self.train_data, self.val_data
+        return [dict(train=train.run_digest(r), val=val.run_digest(r))
                 for r in range(len(self.configs))]
 
     def state(self):
@@ -503,7 +489,8 @@ def train_epoch(
     for i in range(0, n, config.batch_size):
         images, targets = data.batch(orders[:, i:i + config.batch_size])
         batch = targets.shape[1]
-        u = gumbel_noise(loop.noises, config, batch, stacked.n_symbols, loop.device)
+        u = gumbel_noise(loop.noises, config.max_len, batch, stacked.n_symbols,
+                         loop.device)
         with precision(config):
             loss, scores, _ = stacked.play(images, targets, u)
         loop.optimizer.zero_grad()
@@ -569,7 +556,7 @@ def fit(
 
 # %% ../nbs/04_training.ipynb #9de1a1fa
 class Checkpoint(Callback):
-    "After every epoch, the loop's state to `path` (`save_checkpoint`: atomic, checksummed)."
+    "After every epoch, the loop's state to `path` (`save_checkpoint`, atomic)."
     def __init__(
         self,
         path,  # checkpoint file
@@ -644,7 +631,8 @@ class EpochLog(Callback):
         for config, history in zip(loop.configs, loop.histories):
             h = history[-1]
             seed = f"seed {config.seed}  " if len(loop.configs) > 1 else ''
-            print(f"{seed}epoch {h['epoch']}/{config.epochs}  loss {h['train_loss']:.3f}  "
+            print(f"{seed}epoch {h['epoch']}/{config.epochs}  "
+                  f"loss {h['train_loss']:.3f}  "
                   f"acc {h['train_acc']:.3f}  val_acc {h['val_acc']:.3f}  "
                   f"mean_len {h['mean_len']:.2f}", file=sys.stderr)
 
@@ -715,56 +703,6 @@ def strip_seconds(
 ):
     "The history without its wall-clock times, for comparing runs."
     return [{k: v for k, v in h.items() if k != 'seconds'} for h in history]
-
-# %% ../nbs/04_training.ipynb #d710765f
-@torch.no_grad()
-def greedy_send(
-    stacked,  # `StackedAgents`
-    images,  # games (R, B, n, A)
-    targets,  # targets (R, B)
-):
-    """The greedy messages (R, B, L, symbols) of stacked agents for games (R, B, n, A),
-    with the one-hot images and the messages' lengths (R, B)."""
-    c = stacked.config
-    onehot = images_to_onehot(images, c.n_values)
-    target = torch.take_along_dim(onehot, targets[:, :, None, None], 2)[:, :, 0]
-    with precision(c):
-        message = stacked.send(target, images=onehot)
-    if c.eos:
-        return onehot, message, message_lengths(message)
-    return onehot, message, torch.full_like(targets, c.max_len)
-
-
-@torch.no_grad()
-def position_ablation(
-    stacked,  # `StackedAgents`, in evaluation mode
-    data,  # `RunData` of the validation games
-    seed=0,  # seed of the random symbols
-    batch_size=1024,  # games per forward pass
-):
-    """Validation accuracy (R, L) when position i alone gets a random symbol;
-    call `set_mode(False, ...)` first."""
-    c, dev = stacked.config, data.images.device
-    R, V = len(data.index), stacked.n_symbols - (1 if c.eos else 0)  # never EOS (last)
-    gen = torch.Generator(device=dev).manual_seed(seed)
-    correct = torch.zeros(R, c.max_len, device=dev)
-    for _, images, targets in data.batches(batch_size):
-        onehot, message, lengths = greedy_send(stacked, images, targets)
-        for pos in range(c.max_len):
-            symbol = torch.randint(0, V, targets.shape, device=dev, generator=gen)
-            random = F.one_hot(symbol, stacked.n_symbols).to(message.dtype)
-            inside = (pos < lengths)[..., None]
-            changed = message.clone()
-            changed[:, :, pos] = torch.where(inside, random, message[:, :, pos])
-            with precision(c):
-                steps = stacked.receive(changed, onehot)
-            if c.eos:
-                final = torch.take_along_dim(steps, lengths[:, :, None, None], 2)
-                final = final[:, :, 0]
-            else:
-                final = steps[:, :, 0]
-            correct[:, pos] += (final.argmax(-1) == targets).sum(1)
-    return [[x / data.n for x in row] for row in correct.tolist()]
 
 # %% ../nbs/04_training.ipynb #74050734
 def parse_field(name, text):
@@ -883,7 +821,7 @@ def step_flops(
     games = random_games(batch, n_images, n_attrs, config.n_values, seed=0)
     loop = Loop([config], [(games, games)])
     images, targets = loop.train_data.batch(torch.arange(batch)[None])
-    u = gumbel_noise(loop.noises, config, batch, loop.stacked.n_symbols, 'cpu')
+    u = gumbel_noise(loop.noises, config.max_len, batch, loop.stacked.n_symbols, 'cpu')
     with FlopCounterMode(display=False) as train_count:
         loop.stacked.play(images, targets, u)[0].sum().backward()
     with FlopCounterMode(display=False) as val_count, torch.no_grad():
