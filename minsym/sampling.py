@@ -62,7 +62,7 @@ class World:
         return f"World({size} {self.n_values}^{self.n_attrs} = {total:,} objects)"
 
 def make_world(
-    n_objects=None,  # distinct objects in D (None: every object, unbounded D)
+    n_objects:int|None=None,  # distinct objects in D (None: every object, unbounded D)
     n_attrs=20,  # attributes |A|
     n_values=4,  # values per attribute |V|
     seed=0,  # seed of the draw of the objects
@@ -259,7 +259,7 @@ def controlled_sampling(
     n_distractors=63,  # distractors per game, N_d
     seed=0,  # seed of the draw
     max_games=10_000_000,  # games to draw before giving up (`SamplingError`)
-    progress_bar=None,  # draw a bar (None: on a terminal only)
+    progress_bar:bool|None=None,  # draw a bar (None: on a terminal only)
 ):
     '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every
     bin holds `n_per_bin` -> {k: (images, targets)}; `progress_bar`: draw a bar
@@ -415,8 +415,8 @@ def generate_games(
     n_values=4,  # values per attribute |V|
     n_images=64,  # images per game, N_d + 1
     seed=0,  # seed of the draw
-    agreement=None,  # the cores' agreement q (None: as `generation_plan` says)
-    progress_bar=None,  # draw a bar (None: on a terminal only)
+    agreement:float|None=None,  # the cores' agreement q (None: `generation_plan`'s)
+    progress_bar:bool|None=None,  # draw a bar (None: on a terminal only)
 ):
     '''`n_games` games whose min(|M|) is exactly `k`, each verified by
     solve_min_sym_batch -> (images, targets).'''
@@ -904,7 +904,7 @@ def natural_games(
     n_images,  # images per game, N_d + 1
     seed=0,  # seed of the draw
     streams=1,  # independent streams (the games depend on it)
-    workers=None,  # processes (None: one a stream); the games do not depend on it
+    workers:int|None=None,  # processes (None: one a stream); no effect on the games
     max_games=10_000_000,  # games to draw per stream before giving up
 ):
     """`n_per_bin` games per bin of `n_images` images by Algorithm 2, drawn as `streams`

@@ -520,7 +520,7 @@ def _solve_one(images, target, progress_bar):
 def solve_min_sym(
     images,  # (n_images, n_attrs) integer attribute values
     target,  # the target's image index
-    progress_bar=None,  # True: draw a bar; False: never; None: for a long search
+    progress_bar:bool|None=None,  # True: a bar; False: none; None: on long searches
 ):
     '''min(|M|) of one game: `images` (n_images, n_attrs) integer attribute values,
     `target` the target's index; `progress_bar`: see `search_bounds`.'''
@@ -530,7 +530,7 @@ def solve_min_sym(
 def min_sym_witness(
     images,  # (n_images, n_attrs) integer attribute values
     target,  # the target's image index
-    progress_bar=None,  # True: draw a bar; False: never; None: for a long search
+    progress_bar:bool|None=None,  # True: a bar; False: none; None: on long searches
 ):
     '''A minimum unique set of attribute indices: the first the reference meets (fewest,
     then lexicographic).'''
@@ -577,10 +577,10 @@ def draw_game(
     images,  # (n_images, n_attrs) integer attribute values
     target,  # the target's image index
     ax=None,  # the matplotlib Axes to draw on (None: a new figure)
-    attr_names=None,  # a label per attribute (None: a_1, a_2, ...)
-    value_names=None,  # per attribute, a word per value (None: the numbers)
+    attr_names:list|None=None,  # a label per attribute (None: a_1, a_2, ...)
+    value_names:list|None=None,  # per attribute, a word per value (None: the numbers)
     highlight=True,  # True: outline `min_sym_witness`; attribute indices; or None
-    title=None,  # the Axes' title (None: the message, when there is one)
+    title:str|None=None,  # the Axes' title (None: the message, when there is one)
     legend=True,  # draw the legend beside the game
 ):
     '''Draw one game, a column per image and a row per attribute, the message outlined
