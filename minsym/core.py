@@ -28,7 +28,9 @@ import numpy as np
 from . import __version__
 
 # %% ../nbs/80_core.ipynb #bafb08d1
-def is_int(value):
+def is_int(
+    value,  # any value
+):
     "True for Python and numpy integers; False for booleans and everything else."
     return isinstance(value, (int, np.integer)) and not isinstance(
         value, (bool, np.bool_)
@@ -41,7 +43,12 @@ def _bounds(lo, hi):
     return f"in {lo}..{hi}"
 
 
-def check_int(name, value, lo=0, hi=None):
+def check_int(
+    name,  # the name the error message gives the value
+    value,  # the value to check
+    lo=0,  # the smallest value allowed
+    hi:int|None=None,  # the largest value allowed (None: no bound)
+):
     '''`value` as an int if it is an integer in `lo..hi` (`hi=None`: no upper bound);
     else a ValueError naming `name`.'''
     if not is_int(value) or value < lo or (hi is not None and value > hi):
@@ -49,7 +56,12 @@ def check_int(name, value, lo=0, hi=None):
     return int(value)
 
 
-def check_number(name, value, lo=None, strict=False):
+def check_number(
+    name,  # the name the error message gives the value
+    value,  # the value to check
+    lo:float|None=None,  # the lower bound (None: no bound)
+    strict=False,  # refuse `lo` itself
+):
     '''`value` as a float if it is a finite real number (`> lo` when `strict`, else
     `>= lo`); else a ValueError.'''
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
@@ -64,7 +76,9 @@ def check_number(name, value, lo=None, strict=False):
     return float(value)
 
 # %% ../nbs/80_core.ipynb #ff95cdda
-def format_bytes(n_bytes):
+def format_bytes(
+    n_bytes,  # a number of bytes
+):
     "`n_bytes` in the largest binary unit that keeps the number at least 1: '1.5 GiB'."
     for unit in ('B', 'KiB', 'MiB', 'GiB', 'TiB'):
         if n_bytes < 1024 or unit == 'TiB':
@@ -81,7 +95,11 @@ def physical_memory():
         return None
 
 
-def check_memory(what, n_bytes, fraction=0.5):
+def check_memory(
+    what,  # what needs the memory, for the message
+    n_bytes,  # bytes it needs
+    fraction=0.5,  # the share of this machine's memory allowed
+):
     '''A ValueError saying what `what` needs if `n_bytes` exceed `fraction` of this
     machine's memory.'''
     total = physical_memory()
@@ -93,7 +111,10 @@ def check_memory(what, n_bytes, fraction=0.5):
     return n_bytes
 
 # %% ../nbs/80_core.ipynb #cdcb2cc6
-def cli_error(prog, message):
+def cli_error(
+    prog,  # the command's name
+    message,  # what went wrong and what to change
+):
     '''Print `prog: error: message` on standard error, as argparse does, and exit with
     status 2.'''
     print(f"{prog}: error: {message}", file=sys.stderr)
@@ -101,7 +122,10 @@ def cli_error(prog, message):
 
 
 @contextmanager
-def cli_errors(prog, errors=(ValueError,)):
+def cli_errors(
+    prog,  # the command's name
+    errors=(ValueError,),  # the exception types that become errors
+):
     '''Run the body; an exception of a type in `errors` becomes `cli_error(prog,
     str(e))`.'''
     try:
@@ -128,7 +152,13 @@ class Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 # %% ../nbs/80_core.ipynb #5b85cb05
-def random_games(n_games, n_images=64, n_attrs=20, n_values=4, seed=0):
+def random_games(
+    n_games,  # number of games
+    n_images=64,  # images per game, N_d + 1
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    seed=0,  # an int or a `numpy.random.Generator`
+):
     '''Uniform games: images (n_games, n_images, n_attrs) int64 in 0..n_values-1,
     targets (n_games,).'''
     n_games = check_int('n_games', n_games)
@@ -140,7 +170,9 @@ def random_games(n_games, n_images=64, n_attrs=20, n_values=4, seed=0):
     return images, rng.integers(0, n_images, n_games)
 
 
-def cpu_time(f):
+def cpu_time(
+    f,  # a function of no arguments
+):
     '''CPU seconds of this process that `f()` takes (other programs' time does not
     count), and its result.'''
     start = time.process_time()
@@ -169,7 +201,9 @@ def _popcount_unpacked(words):
     return np.unpackbits(as_bytes, axis=-1).sum(-1, dtype=np.int64)
 
 
-def popcount(words):
+def popcount(
+    words,  # unsigned integers, any shape
+):
     "Set bits of each unsigned integer: (...) uint64 -> (...) int64."
     words = np.asarray(words)
     if hasattr(np, 'bitwise_count'):
@@ -180,7 +214,10 @@ def popcount(words):
 TMP_PREFIX = '.tmp-minsym-'
 
 
-def atomic_write(path, data):
+def atomic_write(
+    path,  # the file to write
+    data,  # bytes, str, or a function that writes a binary file
+):
     '''Write `data` (bytes, str, or a function of a binary file) to `path` atomically;
     return the path.'''
     path = Path(path)
@@ -212,12 +249,18 @@ def atomic_write(path, data):
     return path
 
 
-def write_json(path, obj):
+def write_json(
+    path,  # the file to write
+    obj,  # a JSON-ready object
+):
     "Write `obj` as indented JSON to `path` atomically."
     return atomic_write(path, json.dumps(obj, indent=1) + '\n')
 
 
-def remove_stale_temporaries(folder, older_than_s=60.0):
+def remove_stale_temporaries(
+    folder,  # the folder to clean
+    older_than_s=60.0,  # age in seconds past which a temporary is stale
+):
     '''Delete `.tmp-minsym-*` files in `folder` older than `older_than_s` seconds (left
     by killed writers); return how many.'''
     now, n = time.time(), 0
@@ -231,7 +274,10 @@ def remove_stale_temporaries(folder, older_than_s=60.0):
     return n
 
 # %% ../nbs/80_core.ipynb #74897bbc
-def csv_text(rows, columns):
+def csv_text(
+    rows,  # dicts, one a row
+    columns,  # the header: the keys written, in order
+):
     "Rows (dicts) as CSV text under a header of `columns`, lines ending in `\\n`."
     buf = io.StringIO()
     writer = csv.DictWriter(buf, columns, lineterminator='\n')
@@ -240,12 +286,19 @@ def csv_text(rows, columns):
     return buf.getvalue()
 
 
-def write_csv(path, rows, columns):
+def write_csv(
+    path,  # the file to write
+    rows,  # dicts, one a row
+    columns,  # the header: the keys written, in order
+):
     "Write rows (dicts) to `path` as CSV under a header of `columns`, atomically."
     return atomic_write(path, csv_text(rows, columns))
 
 
-def read_csv(path, missing_ok=False):
+def read_csv(
+    path,  # the CSV file
+    missing_ok=False,  # a missing file is `[]`, not an error
+):
     '''The rows of the CSV file at `path`, as dicts of strings; a missing file is
     `[]` when `missing_ok`, else an error.'''
     path = Path(path)
@@ -262,7 +315,10 @@ class FolderBusy(RuntimeError):
 
 
 @contextmanager
-def folder_lock(folder, what='run'):
+def folder_lock(
+    folder,  # the folder to lock
+    what='run',  # what is in it, for FolderBusy's message
+):
     '''Hold an exclusive lock on `folder` (created if missing) for a `with` block;
     FolderBusy if another process has it.'''
     import fcntl
@@ -289,7 +345,13 @@ def show_progress():
     return sys.stderr.isatty() and 'ipykernel' not in sys.modules
 
 
-def progress(iterable=None, total=None, desc=None, enabled=None, **kwargs):
+def progress(
+    iterable=None,  # what to iterate over (None: update the bar by hand)
+    total:int|None=None,  # steps of the bar (None: `len(iterable)`)
+    desc:str|None=None,  # the label of the bar
+    enabled:bool|None=None,  # draw the bar (None: `show_progress()`)
+    **kwargs,  # more options of `tqdm`
+):
     '''A `tqdm` bar over `iterable` (or of `total` steps), drawn only when `enabled`
     (default: `show_progress()`).'''
     # plain text bar: it is only ever drawn on a terminal
@@ -328,7 +390,9 @@ def _cpu_name():
     return platform.processor() or platform.machine()
 
 
-def provenance(device=None):
+def provenance(
+    device:str|None=None,  # 'cpu', 'cuda', ... (None: no GPU name)
+):
     '''Commit, versions and machine as a JSON-ready dict; `device` ('cpu', 'cuda', ...)
     adds the GPU's name.'''
     # set where the copy's .git is absent or stale

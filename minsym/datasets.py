@@ -76,7 +76,13 @@ def _write_games(path, images, targets, min_sym, meta):
     return meta
 
 
-def save_games(path, images, targets, meta=None, min_sym=None):
+def save_games(
+    path,  # the `.npz` file to write
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+    meta:dict|None=None,  # JSON-ready metadata stored with the games
+    min_sym:np.ndarray|None=None,  # every game's min(|M|), checked (None: solved here)
+):
     '''Write games atomically to `path` (.npz) with `meta`, every game's min(|M|) and a
     SHA-256 -> the stored metadata.'''
     images = check_images(images, batch=True)
@@ -129,7 +135,9 @@ def _read_npz(path, bad):
         raise bad(f"corrupt or truncated ({type(e).__name__}: {e})") from None
 
 
-def load_games(path):
+def load_games(
+    path,  # a `.npz` file written by `save_games`
+):
     '''Read a file from save_games -> (images (n_games, n_images, n_attrs), targets
     (n_games,), meta); checks shapes, dtypes, SHA-256.'''
 
@@ -170,7 +178,11 @@ def load_games(path):
     return images, targets, dict(meta, min_sym=min_sym)
 
 # %% ../nbs/02b_datasets.ipynb #34235ce4
-def save_egg_games(path, images, targets):
+def save_egg_games(
+    path,  # the text file to write
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+):
     '''Write games in EGG's discrimination-game text format (`egg/zoo/basic_games`):
     a line per game, values space-separated, images separated by ` . `,
     the target last.'''
@@ -184,7 +196,9 @@ def save_egg_games(path, images, targets):
     return atomic_write(path, ''.join(lines))
 
 
-def load_egg_games(path):
+def load_egg_games(
+    path,  # a file in EGG's discrimination-game format
+):
     '''Read an EGG discrimination-game file as EGG's `AttValDiscriDataset` parses it ->
     (images, targets).'''
     images, targets = [], []
@@ -198,7 +212,9 @@ def load_egg_games(path):
     return images, check_targets(np.array(targets, np.int64), images)
 
 # %% ../nbs/02b_datasets.ipynb #d5a70009
-def write_egg(paths):
+def write_egg(
+    paths,  # `.npz` files of games (from `save_games`)
+):
     '''Each `.npz` file of games in `paths` (from `save_games`) again in EGG's text format,
     as a `.txt` beside it -> {txt path: n_games}.'''
     games = {path: load_games(path)[:2] for path in paths}
@@ -216,7 +232,10 @@ def _write_bin(path, images, targets, k, meta):
     return _write_games(path, images, targets, min_sym, meta)
 
 
-def write_paper(out, seed=0):
+def write_paper(
+    out,  # the folder of the files
+    seed=0,  # seed of `paper_datasets`
+):
     '''The paper's datasets (`paper_datasets`) as the files `minsym{k}_{split}.npz` in the
     folder `out`, created when missing -> ({path: metadata}, config).'''
     datasets = paper_datasets(seed)
@@ -230,8 +249,16 @@ def write_paper(out, seed=0):
     return files, config
 
 # %% ../nbs/02b_datasets.ipynb #d5a7000e
-def write_natural(out, n_images, n_per_bin, seed=0, streams=1, n_attrs=20, n_values=4,
-                  max_games=10_000_000):
+def write_natural(
+    out,  # the folder of the files
+    n_images,  # images per game, N_d + 1
+    n_per_bin,  # games per bin, train and val together
+    seed=0,  # seed of the draw
+    streams=1,  # independent streams of `natural_games`
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    max_games=10_000_000,  # games to draw per stream before giving up
+):
     """The two commonest bins at `n_images` images (`natural_bins`), `n_per_bin` games
     each by `natural_games`, split 80/20 into `_train` and `_val` files in the folder
     `out`, named as the catalogue names them -> ({path: metadata}, config)."""
@@ -274,7 +301,9 @@ def _natural_name(name):
     return (int(m[1]), int(m[2])) if m else None
 
 
-def val_sibling(path):
+def val_sibling(
+    path,  # a file of games
+):
     '''The `_val.npz` file beside a `*_train.npz` file (whether or not it exists), or None
     for a file not named `*_train.npz`.'''
     path = Path(path)
@@ -306,7 +335,10 @@ def _natural_files(n_images, k, data_dir):
     return path(k, 'train'), path(k, 'val')
 
 
-def dataset_files(name, data_dir):
+def dataset_files(
+    name,  # a name of `DATASET_NAMES`, or a `*_train.npz` file
+    data_dir,  # the folder the named datasets are built in
+):
     '''The (train, val) files of dataset `name`: one of `DATASET_NAMES`, built in the
     folder `data_dir` on first use, or a `*_train.npz` file and its `_val.npz` sibling.'''
     natural = _natural_name(name)
@@ -324,7 +356,10 @@ def dataset_files(name, data_dir):
     return Path(name), val
 
 
-def load_dataset(name, data_dir):
+def load_dataset(
+    name,  # a name of `DATASET_NAMES`, or a `*_train.npz` file
+    data_dir,  # the folder the named datasets are built in
+):
     """(train_games, val_games, min_sym) of dataset `name` (`dataset_files`); `min_sym`
     is '' when the training games' min(|M|) differ."""
     train_path, val_path = dataset_files(name, data_dir)
@@ -335,7 +370,10 @@ def load_dataset(name, data_dir):
     return (images, targets), (val_images, val_targets), min_sym
 
 # %% ../nbs/02b_datasets.ipynb #d5a70019
-def load_train_val(data, val=None):
+def load_train_val(
+    data,  # the training games, a `.npz` file
+    val:str|Path|None=None,  # validation games (None: `_val` sibling, else last 20%)
+):
     '''`(train_games, val_games, meta)` from files of games: `val`, else `data`'s `_val`
     sibling when it exists, else the last 20% of `data`.'''
     images, targets, meta = load_games(data)
@@ -576,7 +614,9 @@ def _cli_egg(a):
             for path, n in write_egg(a.files).items()]
 
 
-def data_cli(argv=None):
+def data_cli(
+    argv:list|None=None,  # the arguments (None: `sys.argv[1:]`)
+):
     "Console entry point of `minsym_data`; `argv`: its arguments (default: sys.argv[1:])."
     a = data_parser().parse_args(argv)
     began = time.perf_counter()

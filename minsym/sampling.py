@@ -46,9 +46,9 @@ class World:
     '''The dataset D of Algorithm 2: `objects` (n_objects, n_attrs) distinct attribute
     vectors, or None for all |V|^|A|.'''
 
-    n_attrs: int
-    n_values: int
-    objects: np.ndarray | None = None
+    n_attrs: int  # attributes |A|
+    n_values: int  # values per attribute |V|
+    objects: np.ndarray | None = None  # (n_objects, n_attrs), or None: all |V|^|A|
 
     @property
     def n_objects(self):
@@ -61,7 +61,12 @@ class World:
         total = self.n_values**self.n_attrs
         return f"World({size} {self.n_values}^{self.n_attrs} = {total:,} objects)"
 
-def make_world(n_objects=None, n_attrs=20, n_values=4, seed=0):
+def make_world(
+    n_objects:int|None=None,  # distinct objects in D (None: every object, unbounded D)
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    seed=0,  # seed of the draw of the objects
+):
     '''The dataset D: `n_objects` distinct objects drawn uniformly, or every object
     (unbounded D) if `n_objects` is None.'''
     n_attrs, n_values = _check_config(n_attrs, n_values)
@@ -156,7 +161,12 @@ def _check_images_fit(world, n_images, name='n_images'):
             f"{name} is {n_images} but the world holds only {world.n_objects} objects; "
             f"a game shows distinct objects")
 
-def sample_games(world, n_games, n_images=64, seed=0):
+def sample_games(
+    world,  # the `World` D the images are drawn from
+    n_games,  # number of games
+    n_images=64,  # images per game, N_d + 1
+    seed=0,  # seed of the draw
+):
     '''Algorithm 2, lines 4-5: `n_images` distinct objects of D per game, the target
     uniform among them -> (images, targets).'''
     world, n_games = _check_world(world), check_int('n_games', n_games, lo=1)
@@ -242,8 +252,15 @@ def _collect(world, n_per_bin, bins, n_images, seed, max_games, bar):
             _give_up(bins, have, counts, drawn, n_per_bin, max_games)
     return {b: tuple(np.concatenate(a) for a in zip(*kept[b])) for b in bins}, drawn
 
-def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0,
-                        max_games=10_000_000, progress_bar=None):
+def controlled_sampling(
+    world,  # the `World` D the images are drawn from
+    n_per_bin,  # games to collect per bin
+    bins=(2, 3),  # the min(|M|) values to collect
+    n_distractors=63,  # distractors per game, N_d
+    seed=0,  # seed of the draw
+    max_games=10_000_000,  # games to draw before giving up (`SamplingError`)
+    progress_bar:bool|None=None,  # draw a bar (None: on a terminal only)
+):
     '''Algorithm 2: draw games from `world`, file each under its min(|M|) until every
     bin holds `n_per_bin` -> {k: (images, targets)}; `progress_bar`: draw a bar
     (default: on a terminal only).'''
@@ -263,7 +280,9 @@ def controlled_sampling(world, n_per_bin, bins=(2, 3), n_distractors=63, seed=0,
 PAPER = dict(
     n_attrs=20, n_values=4, n_images=64, bins=(2, 3), n_per_bin=10_000, n_train=8_000)
 
-def paper_datasets(seed=0):
+def paper_datasets(
+    seed=0,  # seed of the draw
+):
     '''§4's datasets: min(|M|) = 2 and 3, 10,000 games of 64 images each -> {k:
     {'train': (images, targets), 'val': (images, targets)}}.'''
     world = make_world(None, PAPER['n_attrs'], PAPER['n_values'])
@@ -331,12 +350,20 @@ def _check_generation(k, n_attrs, n_values, n_images, name='k'):
     _check_images_fit(World(n_attrs, n_values), n_images)
     return k, n_attrs, n_values, n_images
 
-def verification_cost(k, n_attrs):
+def verification_cost(
+    k,  # the min(|M|) to prove
+    n_attrs,  # attributes |A|
+):
     '''Attribute sets the solver must rule out to prove that a game needs k symbols:
     sum(comb(n_attrs, j), j < k).'''
     return sum(comb(n_attrs, j) for j in range(1, k))
 
-def generation_plan(k, n_attrs=20, n_values=4, n_images=64):
+def generation_plan(
+    k,  # the min(|M|) of every game
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    n_images=64,  # images per game, N_d + 1
+):
     '''How generate_games builds games of min(|M|) = k: rejection from uniform games if
     at least 2% qualify, else cores with agreement q.'''
     return _plan(*_check_generation(k, n_attrs, n_values, n_images))
@@ -381,8 +408,16 @@ def _hopeless(k, accepted, drawn, plan):
             f"{plan['agreement']:.3g}); the acceptance is below {_HOPELESS:.1%} with "
             f"97.5% confidence. Leave agreement=None to let generation_plan choose it")
 
-def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0,
-                   agreement=None, progress_bar=None):
+def generate_games(
+    k,  # the min(|M|) of every game
+    n_games,  # number of games
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    n_images=64,  # images per game, N_d + 1
+    seed=0,  # seed of the draw
+    agreement:float|None=None,  # the cores' agreement q (None: `generation_plan`'s)
+    progress_bar:bool|None=None,  # draw a bar (None: on a terminal only)
+):
     '''`n_games` games whose min(|M|) is exactly `k`, each verified by
     solve_min_sym_batch -> (images, targets).'''
     k, n_attrs, n_values, n_images = _check_generation(k, n_attrs, n_values, n_images)
@@ -419,14 +454,20 @@ def generate_games(k, n_games, n_attrs=20, n_values=4, n_images=64, seed=0,
     return np.concatenate(images), np.concatenate(targets)
 
 # %% ../nbs/02_sampling.ipynb #a9e1c001
-def agreement(images, targets):
+def agreement(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+):
     '''Per game and distractor, the share of attributes equal to the target's: (n_games,
     n_images - 1).'''
     g, n, a = images.shape
     same = (images == images[np.arange(g), targets][:, None]).mean(2)
     return same[np.arange(n)[None] != targets[:, None]].reshape(g, n - 1)
 
-def pair_counts(images, targets):
+def pair_counts(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+):
     '''Per game and pair of attributes (lexicographic), the distractors equal to the
     target on both: (n_games, comb(n_attrs, 2)).'''
     g, n, a = images.shape
@@ -436,7 +477,10 @@ def pair_counts(images, targets):
     upper = np.triu_indices(a, 1)
     return both[:, upper[0], upper[1]]
 
-def no_message_choice(images, seed=0):
+def no_message_choice(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    seed=0,  # seed of the tie-breaks
+):
     '''Per game, the image with the most agreements with the others (ties broken at
     random): a receiver that never reads the message -> (n_games,).'''
     g, n, a = images.shape
@@ -447,7 +491,11 @@ def no_message_choice(images, seed=0):
     noise = np.random.default_rng(seed).random((g, n)) * 0.5
     return (same + noise).argmax(1)
 
-def no_message_accuracy(images, targets, seed=0):
+def no_message_accuracy(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+    seed=0,  # seed of the tie-breaks
+):
     "Accuracy of the no-message receiver, `no_message_choice`."
     return float(np.mean(no_message_choice(images, seed) == targets))
 
@@ -629,7 +677,11 @@ def _check_chain_options(start, burn_in, thin, n_chains, replace):
         raise ValueError(f"replace must be a probability, at most 1, got {replace!r}")
     return burn_in, thin, n_chains
 
-def relabel_values(images, rng, n_values):
+def relabel_values(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    rng,  # the `numpy.random.Generator` of the permutations
+    n_values,  # values per attribute |V|
+):
     """Games (n_games, n_images, n_attrs) with each game's values permuted per
     attribute by an independent uniform permutation: a symmetry of every bin (min(|M|),
     and which images agree on which attributes, do not change); the targets become
@@ -696,7 +748,11 @@ VALIDATION = [
 # agreement on this many of the paper's 20 attributes makes a near-copy
 NEAR_COPY = 18
 
-def game_statistics(images, targets, seed=0):
+def game_statistics(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+    seed=0,  # seed of the no-message receiver's ties
+):
     '''Per game: the most similar distractor's agreement, the fewest and most
     distractors equal to the target on a pair of attributes, and whether the
     no-message receiver wins -> {name: (n_games,)}.'''
@@ -723,7 +779,14 @@ def _two_sample(a, b):
         out[name] = dict(chains=float(x.mean()), rejection=float(y.mean()), p=float(p))
     return out
 
-def validate_chains(n_images, k, n_chains, burn_in, n_reference=1000, seed=0):
+def validate_chains(
+    n_images,  # images per game, N_d + 1
+    k,  # the min(|M|) of the bin
+    n_chains,  # planted chains, one game each
+    burn_in,  # sweeps before the games are taken
+    n_reference=1000,  # games drawn by rejection (Algorithm 2)
+    seed=0,  # seed of both draws
+):
     '''Planted chains against rejection (Algorithm 2) at one size and bin -> a
     JSON-ready record.'''
     start = time.process_time()
@@ -745,7 +808,10 @@ def validate_chains(n_images, k, n_chains, burn_in, n_reference=1000, seed=0):
     )
 
 # %% ../nbs/02_sampling.ipynb #a9e1c01a
-def autocorrelation_time(series, cutoff=0.05):
+def autocorrelation_time(
+    series,  # (n_sweeps, n_chains) a statistic's trace
+    cutoff=0.05,  # stop summing when the autocorrelation falls below this
+):
     '''Integrated autocorrelation time of chains' series (n_sweeps, n_chains), pooled
     over chains, summed until the autocorrelation falls below `cutoff` (in sweeps).'''
     x = series - series.mean(0)
@@ -760,7 +826,12 @@ def autocorrelation_time(series, cutoff=0.05):
         tau += 2 * rho
     return float(tau)
 
-def p_near_copy(n_images=64, n_attrs=20, n_values=4, at_least=NEAR_COPY):
+def p_near_copy(
+    n_images=64,  # images per game, N_d + 1
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    at_least=NEAR_COPY,  # attributes a near-copy shares with the target
+):
     '''Exact, for uniform distractors: P(some distractor agrees with the target on at
     least `at_least` attributes).'''
     p = 1 / n_values
@@ -768,7 +839,12 @@ def p_near_copy(n_images=64, n_attrs=20, n_values=4, at_least=NEAR_COPY):
               for s in range(at_least, n_attrs + 1))
     return -math.expm1((n_images - 1) * math.log1p(-one))
 
-def paper_size_chains(k, n_chains=64, burn_in=600, seed=0):
+def paper_size_chains(
+    k,  # the min(|M|) of the bin
+    n_chains=64,  # chains from each start
+    burn_in=600,  # sweeps before the games are taken
+    seed=0,  # seed of the chains
+):
     '''min(|M|) = k at the paper's size from both starts -> a JSON-ready record: traces,
     the final games' statistics and their near-copies.'''
     start, runs = time.process_time(), {}
@@ -800,7 +876,12 @@ def paper_size_chains(k, n_chains=64, burn_in=600, seed=0):
 STUDIES = dict(validation=None, paper4=(4, 64, 600), paper5=(5, 32, 600))
 
 # %% ../nbs/02_sampling.ipynb #a9e1c020
-def natural_bins(n_images, n_attrs=20, n_values=4, n_pilot=1024):
+def natural_bins(
+    n_images,  # images per game, N_d + 1
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    n_pilot=1024,  # games of the pilot
+):
     '''The two commonest min(|M|) of Algorithm 2's games of `n_images` images, by a
     pilot of `n_pilot` games seeded by the configuration.'''
     seed = [n_images, n_attrs, n_values]
@@ -816,8 +897,16 @@ def _natural_stream(job):
     return controlled_sampling(world, n_per_bin, bins, n_images - 1, seed, max_games,
                                progress_bar=False)
 
-def natural_games(world, n_per_bin, bins, n_images, seed=0, streams=1, workers=None,
-                  max_games=10_000_000):
+def natural_games(
+    world,  # the `World` D the images are drawn from
+    n_per_bin,  # games to collect per bin
+    bins,  # the min(|M|) values to collect
+    n_images,  # images per game, N_d + 1
+    seed=0,  # seed of the draw
+    streams=1,  # independent streams (the games depend on it)
+    workers:int|None=None,  # processes (None: one a stream); no effect on the games
+    max_games=10_000_000,  # games to draw per stream before giving up
+):
     """`n_per_bin` games per bin of `n_images` images by Algorithm 2, drawn as `streams`
     independent streams (stream c seeded [seed, c]; a single stream: `seed`, as
     `controlled_sampling`) and concatenated in stream order -> {k: (images, targets)}.
@@ -842,8 +931,13 @@ def natural_games(world, n_per_bin, bins, n_images, seed=0, streams=1, workers=N
 
 
 # %% ../nbs/02_sampling.ipynb #d7733a7b
-def benchmark_data(seed=0, n_ref_games=300, repeats=3, generate_ks=range(1, 9),
-                   n_generate=1000):
+def benchmark_data(
+    seed=0,  # seed of the draws
+    n_ref_games=300,  # games timed with the reference
+    repeats=3,  # builds of the datasets; the best is kept
+    generate_ks=range(1, 9),  # the min(|M|) values whose generation is timed
+    n_generate=1000,  # games generated per min(|M|)
+):
     '''CPU seconds to build both paper datasets, the reference's (estimated) seconds for
     the same draws, and generate_games' rates.'''
     world = make_world(None, PAPER['n_attrs'], PAPER['n_values'])

@@ -36,7 +36,9 @@ def is_unique_combination(combination, distracting_images):
     return True
 
 # %% ../nbs/01_sms.ipynb #3b3e922e
-def as_record(image):
+def as_record(
+    image,  # a mapping attribute -> value, or a sequence of values
+):
     '''An image as the attribute->value mapping Appendix A.2 expects; a sequence is
     keyed by position.'''
     if isinstance(image, Mapping):
@@ -90,7 +92,11 @@ def _negative(lo):
             f"values must be 0, 1, ..., n_values - 1")
 
 
-def check_images(images, batch, values=True):
+def check_images(
+    images,  # the images to check, array-like
+    batch,  # one game (False) or a batch of games (True)
+    values=True,  # also refuse negative values
+):
     '''`images` as an integer array (n_images, n_attrs), or (n_games, n_images, n_attrs)
     if `batch`.'''
     a = _int_array(
@@ -125,7 +131,10 @@ def _check_target(target, n_images):
     return int(target)
 
 
-def check_targets(targets, images):
+def check_targets(
+    targets,  # the target index of each game, array-like
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+):
     "`targets` as an integer array (n_games,), one image index per game of `images`."
     t = _int_array(targets, 'targets', 1, '(n_games,)')
     if t.shape[0] != images.shape[0]:
@@ -160,14 +169,20 @@ def _match_masks(images, targets):
     return distractors & ~hits
 
 
-def match_masks(images, targets):
+def match_masks(
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+):
     '''Per game and attribute, the distractors that match the target there: (n_games,
     n_attrs, n_words) uint64 bit masks.'''
     images = check_images(images, batch=True)
     return _match_masks(images, check_targets(targets, images))
 
 # %% ../nbs/01_sms.ipynb #f0677b50
-def min_sym_plain(images, target):
+def min_sym_plain(
+    images,  # (n_images, n_attrs) integer attribute values
+    target,  # the target's image index
+):
     '''min(|M|) of one game and its witness by the plain bit-mask search -> (k,
     attribute indices).'''
     images = check_images(images, batch=False)
@@ -495,13 +510,21 @@ def _solve_one(images, target, progress_bar):
     return int(k[0]), int(rank[0]), images.shape[1]
 
 
-def solve_min_sym(images, target, progress_bar=None):
+def solve_min_sym(
+    images,  # (n_images, n_attrs) integer attribute values
+    target,  # the target's image index
+    progress_bar:bool|None=None,  # True: a bar; False: none; None: on long searches
+):
     '''min(|M|) of one game: `images` (n_images, n_attrs) integer attribute values,
     `target` the target's index; `progress_bar`: see `search_bounds`.'''
     return _solve_one(images, target, progress_bar)[0]
 
 
-def min_sym_witness(images, target, progress_bar=None):
+def min_sym_witness(
+    images,  # (n_images, n_attrs) integer attribute values
+    target,  # the target's image index
+    progress_bar:bool|None=None,  # True: a bar; False: none; None: on long searches
+):
     '''A minimum unique set of attribute indices: the first the reference meets (fewest,
     then lexicographic).'''
     k, rank, n_attrs = _solve_one(images, target, progress_bar)
@@ -509,7 +532,10 @@ def min_sym_witness(images, target, progress_bar=None):
 
 # %% ../nbs/01_sms.ipynb #30b18bbc
 def solve_min_sym_batch(
-    images, targets, level_words=_LEVEL_WORDS, max_words=_MAX_WORDS
+    images,  # (n_games, n_images, n_attrs) integer attribute values
+    targets,  # (n_games,) the target image index of each game
+    level_words=_LEVEL_WORDS,  # uint64 words of a group's level array (memory)
+    max_words=_MAX_WORDS,  # uint64 words of a block beyond the level arrays (memory)
 ):
     '''min(|M|) of every game: `images` (n_games, n_images, n_attrs), `targets`
     (n_games,) -> (n_games,) int64. A game with min(|M|) = k costs at most
@@ -540,8 +566,16 @@ def _value_label(value_names, a, v):
     "The word for value `v` of attribute `a`, or `a<attribute>=<value>`."
     return str(value_names[a][v]) if value_names is not None else f'a{a + 1}={v}'
 
-def draw_game(images, target, ax=None, attr_names=None, value_names=None,
-              highlight=True, title=None, legend=True):
+def draw_game(
+    images,  # (n_images, n_attrs) integer attribute values
+    target,  # the target's image index
+    ax=None,  # the matplotlib Axes to draw on (None: a new figure)
+    attr_names:list|None=None,  # a label per attribute (None: a_1, a_2, ...)
+    value_names:list|None=None,  # per attribute, a word per value (None: the numbers)
+    highlight=True,  # True: outline `min_sym_witness`; attribute indices; or None
+    title:str|None=None,  # the Axes' title (None: the message, when there is one)
+    legend=True,  # draw the legend beside the game
+):
     '''Draw one game, a column per image and a row per attribute, the message outlined
     (`highlight`: True for `min_sym_witness`, attribute indices, or None) -> Axes.'''
     import matplotlib.pyplot as plt
@@ -634,7 +668,10 @@ def _combinations_before(n_attrs, k):
     return sum(comb(n_attrs, j) for j in range(1, k))
 
 
-def search_bounds(images, target):
+def search_bounds(
+    images,  # (n_images, n_attrs) integer attribute values
+    target,  # the target's image index
+):
     '''Before solving one game: bounds on min(|M|) and on the combinations the search
     tests, {'min_sym': (low, high), 'combinations': (low, high)}.'''
     images = check_images(images, batch=False)
@@ -683,13 +720,13 @@ def _op_rate(op, dtype, n=1 << 15, repeats=200):
 
 # %% ../nbs/01_sms.ipynb #70590720
 def benchmark_sms(
-    n_games=10_000,
-    n_ref_games=300,
-    seed=0,
-    n_attrs=20,
-    n_values=4,
-    n_images=64,
-    repeats=5,
+    n_games=10_000,  # games solved by `solve_min_sym_batch`
+    n_ref_games=300,  # games solved by the reference (it is slow)
+    seed=0,  # seed of the games
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    n_images=64,  # images per game, N_d + 1
+    repeats=5,  # timings of each; the best is kept
 ):
     '''Games per second of `solve_min_sym_batch` and of the reference on identical
     paper-configuration games, on one core.'''

@@ -13,44 +13,78 @@ import numpy as np
 import scipy.stats
 
 # %% ../nbs/81_stats.ipynb #b8111cb9
-def final_values(runs, min_sym, max_len, column='val_acc'):
+def final_values(
+    runs,  # {(min_sym, max_len, seed): {column: array over epochs}}
+    min_sym,  # the cell's min(|M|)
+    max_len,  # the cell's message length L
+    column='val_acc',  # the column of the history
+):
     '''The last epoch's `column` of every seed of the cell (min_sym, max_len), in seed
     order. `runs`: {(min_sym, max_len, seed): {column: array over epochs}}.'''
     keys = sorted(k for k in runs if k[:2] == (min_sym, max_len))
     return np.array([runs[k][column][-1] for k in keys])
 
 
-def gap_samples(runs, min_sym, lengths=range(1, 6)):
+def gap_samples(
+    runs,  # {(min_sym, max_len, seed): {column: array over epochs}}
+    min_sym,  # the cells' min(|M|)
+    lengths=range(1, 6),  # the L among which the best is chosen
+):
     '''(best L, final values at L = 2, final values at the best L): the two samples of
     the paper's gap; the best L has the highest mean final accuracy.'''
     best = max(lengths, key=lambda L: final_values(runs, min_sym, L).mean())
     return best, final_values(runs, min_sym, 2), final_values(runs, min_sym, best)
 
 # %% ../nbs/81_stats.ipynb #86d31d86
-def difference_of_means(u, v, axis=0):
+def difference_of_means(
+    u,  # the first sample
+    v,  # the second sample
+    axis=0,  # the axis the means are taken along
+):
     "mean(v) - mean(u) along `axis`: how much larger the second sample is on average."
     return np.mean(v, axis) - np.mean(u, axis)
 
 
-def difference_of_differences(u2, v2, u3, v3, axis=0):
+def difference_of_differences(
+    u2,  # the first difference: its first sample
+    v2,  # the first difference: its second sample
+    u3,  # the second difference: its first sample
+    v3,  # the second difference: its second sample
+    axis=0,  # the axis the means are taken along
+):
     '''(mean(v3) - mean(u3)) - (mean(v2) - mean(u2)): by how much the second
     difference of means exceeds the first.'''
     return difference_of_means(u3, v3, axis) - difference_of_means(u2, v2, axis)
 
 
-def ratio_of_differences(u2, v2, u3, v3, axis=0):
+def ratio_of_differences(
+    u2,  # the first difference: its first sample
+    v2,  # the first difference: its second sample
+    u3,  # the second difference: its first sample
+    v3,  # the second difference: its second sample
+    axis=0,  # the axis the means are taken along
+):
     "(mean(v3) - mean(u3)) / (mean(v2) - mean(u2)): the second difference over the first."
     return difference_of_means(u3, v3, axis) / difference_of_means(u2, v2, axis)
 
 
-def mean_difference_over_cells(*samples, axis=0):
+def mean_difference_over_cells(
+    *samples,  # a_1, b_1, a_2, b_2, ...: two samples per cell
+    axis=0,  # the axis the means are taken along
+):
     '''Samples (a_1, b_1, a_2, b_2, ...) -> the mean over cells i of mean(b_i) -
     mean(a_i): a difference of means pooled over cells.'''
     pairs = zip(samples[::2], samples[1::2])
     return np.mean([difference_of_means(a, b, axis) for a, b in pairs], axis=0)
 
 # %% ../nbs/81_stats.ipynb #4255dda1
-def bootstrap(samples, statistic, n_resamples=10_000, level=0.95, seed=0):
+def bootstrap(
+    samples,  # the samples, each resampled alone
+    statistic,  # a function of the samples and `axis`
+    n_resamples=10_000,  # bootstrap resamples
+    level=0.95,  # the coverage of the interval
+    seed=0,  # seed of the resampling
+):
     '''(estimate, low, high): `statistic(*samples)` and its percentile bootstrap
     interval, each sample resampled alone. `statistic` takes the samples and `axis`.'''
     rng = np.random.default_rng(seed)
@@ -85,7 +119,11 @@ def _check_t_samples(samples):
     return samples
 
 
-def t_interval(samples, weights, level=0.95):
+def t_interval(
+    samples,  # independent samples
+    weights,  # a weight per sample
+    level=0.95,  # the coverage of the interval
+):
     '''(estimate, low, high) of sum_j weights[j] * mean(samples[j]), samples
     independent: Student's t with Welch-Satterthwaite degrees of freedom.'''
     samples = _check_t_samples(samples)
@@ -94,17 +132,28 @@ def t_interval(samples, weights, level=0.95):
     return estimate, estimate - half, estimate + half
 
 # %% ../nbs/81_stats.ipynb #7d09fdc8
-def t_interval_mean(x, level=0.95):
+def t_interval_mean(
+    x,  # the sample
+    level=0.95,  # the coverage of the interval
+):
     "(mean, low, high): Student's t-interval for the mean of one sample."
     return t_interval([x], [1.0], level)
 
 
-def t_interval_difference(u, v, level=0.95):
+def t_interval_difference(
+    u,  # the first sample
+    v,  # the second sample
+    level=0.95,  # the coverage of the interval
+):
     "(mean(v) - mean(u), low, high): Welch's t-interval for a difference of means."
     return t_interval([u, v], [-1.0, 1.0], level)
 
 
-def t_interval_paired(u, v, level=0.95):
+def t_interval_paired(
+    u,  # the first sample
+    v,  # the second sample, paired with `u`
+    level=0.95,  # the coverage of the interval
+):
     '''(mean(v - u), low, high): the t-interval for the mean of paired differences,
     u[i] and v[i] measured on the same unit.'''
     u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
@@ -113,7 +162,13 @@ def t_interval_paired(u, v, level=0.95):
     return t_interval_mean(v - u, level)
 
 # %% ../nbs/81_stats.ipynb #144a9b01
-def t_interval_ratio(u2, v2, u3, v3, level=0.95):
+def t_interval_ratio(
+    u2,  # the first difference: its first sample
+    v2,  # the first difference: its second sample
+    u3,  # the second difference: its first sample
+    v3,  # the second difference: its second sample
+    level=0.95,  # the coverage of the interval
+):
     '''(ratio, low, high) for ratio_of_differences(u2, v2, u3, v3): the delta method
     (the ratio linearised at the estimate) with Welch-Satterthwaite degrees of freedom.'''
     samples = _check_t_samples([u2, v2, u3, v3])
@@ -124,12 +179,21 @@ def t_interval_ratio(u2, v2, u3, v3, level=0.95):
     return float(ratio), float(ratio - half), float(ratio + half)
 
 # %% ../nbs/81_stats.ipynb #2d2679ec
-def t_interval_difference_of_differences(u2, v2, u3, v3, level=0.95):
+def t_interval_difference_of_differences(
+    u2,  # the first difference: its first sample
+    v2,  # the first difference: its second sample
+    u3,  # the second difference: its first sample
+    v3,  # the second difference: its second sample
+    level=0.95,  # the coverage of the interval
+):
     "(difference_of_differences(u2, v2, u3, v3), low, high): its Welch t-interval."
     return t_interval([u2, v2, u3, v3], [1.0, -1.0, -1.0, 1.0], level)
 
 
-def t_interval_mean_difference_over_cells(*samples, level=0.95):
+def t_interval_mean_difference_over_cells(
+    *samples,  # a_1, b_1, a_2, b_2, ...: two samples per cell
+    level=0.95,  # the coverage of the interval
+):
     "(mean_difference_over_cells(*samples), low, high): its Welch t-interval."
     k = len(samples) // 2
     return t_interval(samples, [-1 / k, 1 / k] * k, level)
@@ -144,7 +208,13 @@ T_INTERVALS = {
 }
 
 # %% ../nbs/81_stats.ipynb #207536d6
-def interval(samples, statistic, method='t', level=0.95, seed=0):
+def interval(
+    samples,  # the samples `statistic` takes
+    statistic,  # a function of the samples and `axis`
+    method='t',  # 't' or 'bootstrap'
+    level=0.95,  # the coverage of the interval
+    seed=0,  # seed of the bootstrap
+):
     '''(estimate, low, high) of `statistic(*samples)`: its t-interval (`T_INTERVALS`)
     or, with method='bootstrap', the percentile bootstrap (`seed`).'''
     if method == 'bootstrap':
@@ -158,7 +228,13 @@ def interval(samples, statistic, method='t', level=0.95, seed=0):
     return T_INTERVALS[statistic](*samples, level=level)
 
 
-def pooled_difference(lower, upper, method='t', level=0.95, seed=0):
+def pooled_difference(
+    lower,  # one sample per cell, the smaller expected
+    upper,  # one sample per cell, as many as `lower`
+    method='t',  # 't' or 'bootstrap'
+    level=0.95,  # the coverage of the interval
+    seed=0,  # seed of the bootstrap
+):
     '''(estimate, low, high): the mean over cells i of mean(upper[i]) - mean(lower[i]).
     `lower`, `upper`: one sample per cell (e.g. per L), seeds independent.'''
     if len(lower) != len(upper) or len(lower) == 0:
@@ -168,7 +244,11 @@ def pooled_difference(lower, upper, method='t', level=0.95, seed=0):
     return interval(samples, mean_difference_over_cells, method, level, seed)
 
 # %% ../nbs/81_stats.ipynb #2cb189c7
-def verdict_band(interval, value, tol):
+def verdict_band(
+    interval,  # (low, high)
+    value,  # the paper's value
+    tol,  # the tolerance around it
+):
     """'reproduced' if the interval meets [value - tol, value + tol], else 'not
     reproduced'."""
     low, high = interval
@@ -177,7 +257,10 @@ def verdict_band(interval, value, tol):
     return 'not reproduced'
 
 
-def verdict_sign(interval, side=+1):
+def verdict_sign(
+    interval,  # (low, high)
+    side=+1,  # +1: the claim is a positive difference; -1: negative
+):
     """'holds' if the interval excludes 0 on `side`, 'fails' if on the other side, else
     'inconclusive'."""
     low, high = interval

@@ -73,7 +73,11 @@ def _log_pmf(k, n, p):
     return np.where(k == n, n * math.log(p), inner)
 
 
-def p_class_at_least(m, n, n_classes):
+def p_class_at_least(
+    m,  # the count to reach, m >= 1
+    n,  # images in the game, n = K + 1
+    n_classes,  # equally likely classes |V_{a_1}|
+):
     '''Eqn 1: P(a given class appears at least `m` times among `n` images, `n_classes`
     equally likely classes).'''
     m, n, n_classes = _counts(m, n, n_classes)
@@ -97,7 +101,11 @@ def p_class_at_least(m, n, n_classes):
     return min(1.0, total)
 
 # %% ../nbs/00_theory.ipynb #74da16fe
-def p_any_class_at_least(m, n, n_classes):
+def p_any_class_at_least(
+    m,  # the count to reach, m >= 1
+    n,  # images in the game, n = K + 1
+    n_classes,  # equally likely classes |V_{a_1}|
+):
     '''Eqn 2 as printed: 1 - (1 - P(X >= m))^n_classes, which treats the class counts as
     independent.'''
     p = p_class_at_least(m, n, n_classes)
@@ -146,13 +154,22 @@ def _no_and_some(m, n_max, n_classes):
             power_classes *= 2
     return tuple(np.clip(a, 0.0, 1.0) for a in acc)
 
-def p_no_class_reaches(m, n_max, n_classes):
+def p_no_class_reaches(
+    m,  # the count to reach, m >= 1
+    n_max,  # the largest number of images t
+    n_classes,  # equally likely classes |V_{a_1}|
+):
     '''Array over t = 0..n_max of P(every class appears fewer than `m` times among t
     images).'''
     return _no_and_some(*_counts(m, n_max, n_classes))[0]
 
 # %% ../nbs/00_theory.ipynb #ad314045
-def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
+def p_any_class_at_least_exact(
+    m,  # the count to reach, m >= 1
+    n,  # images in the game, n = K + 1
+    n_classes,  # equally likely classes |V_{a_1}|
+    max_work=1e10,  # the most binomial weights to compute before refusing
+):
     '''Exact P(some class appears at least `m` times among `n` images drawn uniformly
     from `n_classes` classes), to a relative accuracy of 1e-12; refuses if it needs more
     than `max_work` binomial weights.'''
@@ -172,7 +189,14 @@ def p_any_class_at_least_exact(m, n, n_classes, max_work=1e10):
     return float(_no_and_some(m, n, n_classes)[1][n])
 
 # %% ../nbs/00_theory.ipynb #a901d1f8
-def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=4096):
+def simulate_any_class_at_least(
+    m,  # the count to reach, m >= 1
+    n,  # images in the game, n = K + 1
+    n_classes,  # equally likely classes |V_{a_1}|
+    n_trials=10_000,  # simulated games
+    seed=0,  # an int or a `numpy.random.Generator`
+    chunk=4096,  # trials drawn at a time (bounds memory)
+):
     '''Monte Carlo estimate of P(some class appears >= `m` times) and its standard
     error, `chunk` trials at a time; `seed` is an int or a `numpy.random.Generator`.'''
     m, n, n_classes = _counts(m, n, n_classes)
@@ -192,7 +216,11 @@ def simulate_any_class_at_least(m, n, n_classes, n_trials=10_000, seed=0, chunk=
     return p, math.sqrt(p * (1 - p) / n_trials)
 
 # %% ../nbs/00_theory.ipynb #0bd7388d
-def p_target_class_at_least(m, n, n_classes):
+def p_target_class_at_least(
+    m,  # the count to reach, m >= 1
+    n,  # images in the game, n = K + 1, the target among them
+    n_classes,  # equally likely classes |V_{a_1}|
+):
     '''P(the target's class appears at least `m` times among the `n` images, the target
     included).'''
     m, n, n_classes = _counts(m, n, n_classes)
