@@ -30,8 +30,8 @@ def images_to_onehot(
 def gumbel_softmax_st(
     logits,  # scores over the symbols (..., N)
     tau=1.0,  # temperature
-    generator=None,  # torch.Generator of the noise (when `u` is None)
-    u=None,  # uniform noise of the shape of `logits`, instead of drawing it
+    generator:torch.Generator|None=None,  # the noise's generator (`u` None)
+    u:torch.Tensor|None=None,  # uniform noise shaped as `logits`, not drawn
 ):
     '''Straight-through Gumbel-Softmax sample of `logits` (..., N): one-hot forward,
     relaxed gradient backward.'''
@@ -48,7 +48,7 @@ def gumbel_softmax_st(
 def gru_update(
     gi,  # input gates W_i x + b_i (..., 3H)
     gh,  # recurrent gates W_h h + b_h (..., 3H)
-    h=None,  # the state (..., H), None for zeros
+    h:torch.Tensor|None=None,  # the state (..., H), None for zeros
 ):
     '''The next state of eq-gru from the input gates `gi` = W_i x + b_i and the
     recurrent gates `gh` = W_h h + b_h, both (..., 3H); `h=None` is the zero state.'''
@@ -141,8 +141,8 @@ class Sender(nn.Module):
         target,  # target vectors (B, n_features)
         max_len,  # symbols to send, L
         tau=1.0,  # Gumbel-Softmax temperature
-        generator=None,  # noise generator (training only)
-        images=None,  # the game's image vectors (B, n_images, F), informed only
+        generator:torch.Generator|None=None,  # noise generator (training only)
+        images:torch.Tensor|None=None,  # the game's images (B, n_images, F), informed
     ):
         if self.informed and images is None:
             raise ValueError("an informed sender needs the game's images")
@@ -258,7 +258,7 @@ def eos_loss(
 def batched_linear(
     x,  # inputs (R, B, in)
     w,  # weights (R, out, in)
-    b=None,  # biases (R, out), or None
+    b:torch.Tensor|None=None,  # biases (R, out), or None
 ):
     '''`F.linear` for R stacked runs: x (R, B, in), w (R, out, in), b (R, out) or None
     -> (R, B, out).'''
@@ -313,8 +313,8 @@ class StackedAgents(nn.Module):
     def send(
         self,
         target,  # target vectors (R, B, F)
-        u=None,  # Gumbel uniforms (R, L, B, V), None for greedy messages
-        images=None,  # the games' image vectors (R, B, n, F), informed only
+        u:torch.Tensor|None=None,  # Gumbel uniforms (R, L, B, V); None: greedy
+        images:torch.Tensor|None=None,  # the games' images (R, B, n, F), informed
     ):
         """One-hot messages (R, B, L, n_symbols) for target vectors (R, B, F) [and,
         informed, the games' images (R, B, n, F)]; Gumbel uniforms `u` (R, L, B, V)
@@ -382,7 +382,7 @@ class StackedAgents(nn.Module):
         self,
         images,  # games (R, B, n_images, n_attrs), integer values
         targets,  # the targets' indices (R, B)
-        u=None,  # Gumbel uniforms (training), None to play greedily
+        u:torch.Tensor|None=None,  # Gumbel uniforms (training), None to play greedily
     ):
         """Games (R, B, n_images, n_attrs), targets (R, B) -> (loss per run (R,),
         final scores (R, B, n_images), message lengths (R, B))."""

@@ -110,7 +110,7 @@ def bench_parser():
 
 
 def main(
-    argv=None,  # the arguments, None for the command line
+    argv:list|None=None,  # the arguments, None for the command line
 ):
     "Console entry point of `minsym_bench`."
     a = bench_parser().parse_args(argv)

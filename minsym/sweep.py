@@ -212,8 +212,8 @@ def run_sweep(
     data_dir,  # cache of the built-in datasets
     runs_dir,  # folder of the group checkpoints
     stack=0,  # at most this many runs per stack (0: no limit)
-    executor=None,  # a submitit executor, None to train here
-    command=None,  # the command line, for meta.json
+    executor:object|None=None,  # a submitit executor, None to train here
+    command:str|None=None,  # the command line, for meta.json
     log=print,  # where the progress lines go
 ):
     """Run every unfinished run of `sweep`, group by group;
@@ -387,7 +387,7 @@ def _executor_options(items):
     return dict(kv.split('=', 1) for kv in items)
 
 def sweep_cli(
-    argv=None,  # the arguments, None for the command line
+    argv:list|None=None,  # the arguments, None for the command line
 ):
     "Console entry point of `minsym_sweep`."
     parser = sweep_parser()
@@ -430,7 +430,7 @@ def benchmark_stacking(
     max_len=3,  # message length
     n_train=2048,  # training games
     n_val=512,  # validation games
-    device=None,  # 'cpu' or 'cuda' (None: cuda when available)
+    device:str|None=None,  # 'cpu' or 'cuda' (None: cuda when available)
     precision='fp32',  # 'fp32', 'tf32' or 'bf16'
     lr=1e-3,  # learning rate
 ):

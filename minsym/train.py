@@ -590,7 +590,7 @@ class ProgressBar(Callback):
     def __init__(
         self,
         per_epoch=True,  # one bar per epoch (else one for the whole training)
-        desc=None,  # label of the whole-training bar
+        desc:str|None=None,  # label of the whole-training bar
     ):
         self.per_epoch, self.desc, self.bar, self.done = per_epoch, desc, None, 0
 
@@ -640,7 +640,7 @@ class EpochLog(Callback):
 def train_runs(
     configs,  # `TrainConfig`s equal but for the seed, one per run
     games,  # one (train_games, val_games) pair per run
-    out_dir=None,  # folder of the checkpoint, None for none
+    out_dir:str|Path|None=None,  # folder of the checkpoint, None for none
     resume=False,  # continue the run in `out_dir`
     overwrite=False,  # start again in an `out_dir` that holds a run
     callbacks=(),  # more `Callback`s
@@ -667,9 +667,9 @@ def train(
     config,  # the run's `TrainConfig`
     train_games,  # (images, targets) to train on
     val_games,  # (images, targets) to validate on
-    out_dir=None,  # folder of checkpoint.pt and history.json, None for none
+    out_dir:str|Path|None=None,  # folder of checkpoint.pt and history.json, or None
     resume=False,  # continue the run in `out_dir`
-    progress=None,  # progress bars and epoch lines; None: on a terminal
+    progress:bool|None=None,  # progress bars and epoch lines; None: on a terminal
     overwrite=False,  # start again in an `out_dir` that holds a run
     callbacks=(),  # more `Callback`s
 ):
@@ -769,7 +769,7 @@ def train_parser():
     return p
 
 def train_cli(
-    argv=None,  # the arguments, None for the command line
+    argv:list|None=None,  # the arguments, None for the command line
 ):
     "Console entry point of `minsym_train`."
     a = train_parser().parse_args(argv)
@@ -868,7 +868,7 @@ def benchmark_training(
     epochs=1,  # timed epochs
     n_val=2000,  # validation games
     batch_size=512,  # games per step
-    device=None,  # 'cpu' or 'cuda' (None: cuda when available)
+    device:str|None=None,  # 'cpu' or 'cuda' (None: cuda when available)
     seed=0,  # seed of the games and the run
     precision='fp32',  # 'fp32', 'tf32' or 'bf16'
 ):
