@@ -34,7 +34,12 @@ def _read_group(path, device):
             raise
         return torch.load(path, map_location=device, weights_only=True)
 
-def sweep_groups(records, runs_dir, data_dir, device='cpu'):
+def sweep_groups(
+    records,  # a sweep's record folder (with meta.json)
+    runs_dir,  # folder of the group checkpoints
+    data_dir,  # cache of the built-in datasets
+    device='cpu',  # 'cpu' or 'cuda'
+):
     """Every finished group of the sweep recorded in `records` (its folder, with
     `meta.json`), its checkpoints under `runs_dir`/NAME, built-in datasets cached in
     `data_dir`: (runs, stacked agents in evaluation mode, validation `RunData`);
@@ -69,7 +74,11 @@ def sweep_groups(records, runs_dir, data_dir, device='cpu'):
 
 # %% ../nbs/07_analysis.ipynb #c345df95
 @torch.no_grad()
-def greedy_messages(stacked, data, batch_size=1024):
+def greedy_messages(
+    stacked,  # `StackedAgents`, in evaluation mode
+    data,  # `RunData` of the games
+    batch_size=1024,  # games per forward pass
+):
     """Symbol ids (R, n, L) of the greedy messages for each run's games,
     and their lengths (R, n)."""
     ids, lengths = [], []
@@ -80,7 +89,11 @@ def greedy_messages(stacked, data, batch_size=1024):
     return torch.cat(ids, 1), torch.cat(lengths, 1)
 
 @torch.no_grad()
-def truncation_accuracy(stacked, data, batch_size=1024):
+def truncation_accuracy(
+    stacked,  # `StackedAgents`, in evaluation mode
+    data,  # `RunData` of the games
+    batch_size=1024,  # games per forward pass
+):
     """Accuracy (R, L + 1) with only the first k = 0..L symbols
     of each greedy message kept."""
     c, dev = stacked.config, data.images.device
@@ -104,7 +117,12 @@ def truncation_accuracy(stacked, data, batch_size=1024):
             correct[:, k] += (steps[:, :, 0].argmax(-1) == targets).sum(1)
     return [[x / data.n for x in row] for row in correct.tolist()]
 
-def effective_length(accuracy, ablated, kept, threshold=0.05):
+def effective_length(
+    accuracy,  # the run's validation accuracy
+    ablated,  # accuracy with each position randomised
+    kept,  # accuracy with the first k symbols kept, k = 0..L
+    threshold=0.05,  # accuracy a used position must cost
+):
     """(positions whose randomisation costs more than `threshold`, fewest symbols kept
     whose accuracy is within `threshold` of `accuracy`) of one run."""
     by_position = int(sum(accuracy - a > threshold for a in ablated))
@@ -118,7 +136,13 @@ METRIC_VALUES = ['val_acc', 'mean_len', 'n_distinct', 'entropy', 'topsim', 'posd
                  'bosdis', 'naming', 'eff_ablation', 'eff_truncation']
 CUT_COLUMNS = METRIC_KEYS + ['kind', 'index', 'val_acc']
 
-def run_metrics(name, runs, stacked, val, threshold=0.05):
+def run_metrics(
+    name,  # the sweep
+    runs,  # the group's runs (`sweep_groups`)
+    stacked,  # the group's `StackedAgents`
+    val,  # the group's validation `RunData`
+    threshold=0.05,  # accuracy a used position must cost
+):
     """Rows of metrics.csv and cuts.csv for one group of sweep `name`
     (`sweep_groups`' items)."""
     ids, lengths = greedy_messages(stacked, val)
@@ -208,7 +232,9 @@ def _measure(a, device):
         print(f"{n}: {found} runs")
     return rows, cuts
 
-def metrics_cli(argv=None):
+def metrics_cli(
+    argv:list|None=None,  # the arguments, None for the command line
+):
     "Console entry point of `minsym_metrics`."
     a = metrics_parser().parse_args(argv)
     device = a.device or default_device()

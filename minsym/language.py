@@ -37,13 +37,19 @@ def _pack(flags):
     padded[:, :n] = flags
     return np.packbits(padded, axis=-1, bitorder='little').view('<u8')
 
-def attribute_subsets(n_attrs, max_len):
+def attribute_subsets(
+    n_attrs,  # attributes |A|
+    max_len,  # attributes per subset, L
+):
     """Every set of `max_len` attribute indices, lexicographic:
     (comb(n_attrs, max_len), max_len)."""
     every = combinations(range(n_attrs), max_len)
     return np.array(list(every), np.intp).reshape(-1, max_len)
 
-def consistent_counts(match, subsets):
+def consistent_counts(
+    match,  # bit masks: distractors sharing each target value
+    subsets,  # attribute subsets (`attribute_subsets`)
+):
     """Distractors agreeing with the target on every attribute of a subset:
     (n_games, n_subsets)."""
     both = match[:, subsets[:, 0]]
@@ -70,7 +76,12 @@ def _masks(images, targets, max_len, possible):
         match &= _pack(possible)[:, None, :]
     return images, match, max_len
 
-def attribute_blind_by_subset(images, targets, max_len, possible=None):
+def attribute_blind_by_subset(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    max_len,  # values named, L
+    possible:np.ndarray|None=None,  # per game, the images it may pick (None: all)
+):
     """Mean accuracy of naming the target's values on each set of `max_len` attributes:
     (n_subsets,)."""
     images, match, max_len = _masks(images, targets, max_len, possible)
@@ -79,12 +90,22 @@ def attribute_blind_by_subset(images, targets, max_len, possible=None):
              for s in _chunks(subsets, len(images))]
     return np.concatenate(parts)
 
-def attribute_blind_accuracy(images, targets, max_len, possible=None):
+def attribute_blind_accuracy(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    max_len,  # values named, L
+    possible:np.ndarray|None=None,  # per game, the images it may pick (None: all)
+):
     "Bound (a): literal receiver, `max_len` of the target's values named blind."
     return float(attribute_blind_by_subset(images, targets, max_len, possible).mean())
 
 # %% ../nbs/02c_language.ipynb #922378ce
-def fewest_consistent(images, targets, max_len, possible=None):
+def fewest_consistent(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    max_len,  # values named, L
+    possible:np.ndarray|None=None,  # per game, the images it may pick (None: all)
+):
     """Per game, the fewest distractors agreeing with the target
     on `max_len` attributes: (n_games,)."""
     images, match, max_len = _masks(images, targets, max_len, possible)
@@ -94,7 +115,12 @@ def fewest_consistent(images, targets, max_len, possible=None):
         np.minimum(fewest, consistent_counts(match, s).min(1), out=fewest)
     return fewest
 
-def attribute_informed_accuracy(images, targets, max_len, possible=None):
+def attribute_informed_accuracy(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    max_len,  # values named, L
+    possible:np.ndarray|None=None,  # per game, the images it may pick (None: all)
+):
     """Bound (b): literal receiver,
     the sender names the best `max_len` of the target's values."""
     fewest = fewest_consistent(images, targets, max_len, possible)
@@ -108,7 +134,11 @@ def _missed(size, n_images, n_objects):
         return float('-inf')
     return sum(log1p(-size / (n_objects - i)) for i in range(n_images))
 
-def capacity_accuracy(n_messages, n_images=64, n_objects=None):
+def capacity_accuracy(
+    n_messages,  # distinct messages of the code
+    n_images=64,  # images per game
+    n_objects:int|None=None,  # distinct objects (None: unbounded)
+):
     """Bound (c): the best accuracy of a code of `n_messages` messages, the sender blind
     to the distractors, images distinct and uniform out of `n_objects`
     (None: with replacement)."""
@@ -125,7 +155,12 @@ def capacity_accuracy(n_messages, n_images=64, n_objects=None):
     return hits / n_images
 
 # %% ../nbs/02c_language.ipynb #4bc7b9f1
-def random_code_accuracy(images, targets, n_messages, seed=0):
+def random_code_accuracy(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    n_messages,  # distinct messages of the code
+    seed=0,  # seed of the code
+):
     """Accuracy of a random code:
     each distinct image gets a uniform one of `n_messages` messages."""
     images = check_images(images, batch=True)
@@ -141,8 +176,14 @@ def random_code_accuracy(images, targets, n_messages, seed=0):
 BOUNDS = ('attribute_blind', 'attribute_informed', 'capacity')
 BOUND_COLUMNS = ['min_sym', 'max_len', 'bound', 'accuracy']
 
-def bounds_table(data_dir, lengths=range(1, 6), vocab_size=80, n_values=4,
-                 datasets=('paper2', 'paper3'), no_message=False):
+def bounds_table(
+    data_dir,  # cache of the built-in datasets
+    lengths=range(1, 6),  # message lengths L
+    vocab_size=80,  # symbols of the vocabulary
+    n_values=4,  # values per attribute
+    datasets=('paper2', 'paper3'),  # dataset names (`load_dataset`)
+    no_message=False,  # add the receiver that reads no message
+):
     """The three bounds on the validation games of `datasets` (`load_dataset` names or
     files; built-in ones cached in `data_dir`): rows of BOUND_COLUMNS; with
     `no_message`, also the accuracy of the sampling chapter's receiver that ignores the
@@ -163,12 +204,17 @@ def bounds_table(data_dir, lengths=range(1, 6), vocab_size=80, n_values=4,
                                  accuracy=accuracy))
     return rows
 
-def write_bounds(path, rows):
+def write_bounds(
+    path,  # the CSV file
+    rows,  # rows of `bounds_table`
+):
     "Write `rows` of `bounds_table` as CSV, accuracies to 6 decimals; return the path."
     text_rows = [{**r, 'accuracy': f"{r['accuracy']:.6f}"} for r in rows]
     return write_csv(path, text_rows, BOUND_COLUMNS)
 
-def read_bounds(path):
+def read_bounds(
+    path,  # a CSV of `write_bounds`
+):
     "A bounds CSV -> {(min_sym, max_len, bound): accuracy}."
     return {(int(r['min_sym']), int(r['max_len']), r['bound']): float(r['accuracy'])
             for r in read_csv(path)}
@@ -208,7 +254,9 @@ def bounds_parser():
                         '(default: %(default)s)')
     return p
 
-def bounds_cli(argv=None):
+def bounds_cli(
+    argv:list|None=None,  # the arguments, None for the command line
+):
     "Console entry point of `minsym_bounds`."
     argv = sys.argv[1:] if argv is None else list(argv)
     a = bounds_parser().parse_args(argv)
@@ -230,7 +278,11 @@ def bounds_cli(argv=None):
         print(f"wrote {out}: {len(rows)} rows")
 
 # %% ../nbs/02c_language.ipynb #132034b1
-def possible_targets(images, min_sym, chunk=256):
+def possible_targets(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    min_sym,  # the min(|M|) the images must have
+    chunk=256,  # games per solver call
+):
     """Per game, the images whose own min(|M|) in the game is `min_sym`:
     (n_games, n_images) bool."""
     images = check_images(images, batch=True)
@@ -245,8 +297,13 @@ def possible_targets(images, min_sym, chunk=256):
         out[s:s + chunk] = solved.reshape(len(part), n)
     return out
 
-def selection_aware_bounds(images, targets, possible, lengths=range(1, 6),
-                           informed=(1, 2)):
+def selection_aware_bounds(
+    images,  # games (n_games, n_images, n_attrs), integer values
+    targets,  # the targets' indices (n_games,)
+    possible,  # per game, the images of the selected min(|M|)
+    lengths=range(1, 6),  # message lengths L
+    informed=(1, 2),  # lengths at which to compute the informed bound
+):
     """Accuracy of a receiver that picks among the `possible` images (n_games, n_images)
     bool: {0: no message, L: blind values (a) at each of `lengths`, 'bL': informed
     values (b) at each L of `informed`}."""
@@ -259,7 +316,10 @@ def selection_aware_bounds(images, targets, possible, lengths=range(1, 6),
     return out
 
 # %% ../nbs/02c_language.ipynb #b8fdd960
-def check_language(messages, targets):
+def check_language(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+):
     """`messages` (n_targets, L) symbol ids, `targets` (n_targets, n_attrs) values:
     int64 arrays."""
     messages = np.asarray(messages)
@@ -275,19 +335,28 @@ def check_language(messages, targets):
         raise ValueError("a language needs at least two targets")
     return messages.astype(np.int64), targets.astype(np.int64)
 
-def entropy_bits(*columns):
+def entropy_bits(
+    *columns,  # integer arrays of equal length
+):
     """Plug-in entropy in bits of the rows formed by `columns`,
     each an (n,) integer array."""
     _, counts = np.unique(np.stack(columns, 1), axis=0, return_counts=True)
     p = counts / counts.sum()
     return float(np.sum(p * np.log2(1 / p)))
 
-def mutual_information(x, y):
+def mutual_information(
+    x,  # integer array
+    y,  # integer array of the same length
+):
     "Plug-in mutual information in bits of two integer arrays of equal length."
     return max(0.0, entropy_bits(x) + entropy_bits(y) - entropy_bits(x, y))
 
 # %% ../nbs/02c_language.ipynb #ec464b90
-def symbol_table(messages, targets, n_values=None):
+def symbol_table(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+    n_values:int|None=None,  # values per attribute (None: from `targets`)
+):
     """Per used symbol: `count` (targets whose message holds it), the attribute value it
     predicts best (`attr`, `value`: highest precision, then recall), its `precision`,
     `recall`: (n_used,)."""
@@ -309,7 +378,11 @@ def symbol_table(messages, targets, n_values=None):
                 value=best % n_values, precision=precision[rows, best],
                 recall=recall[rows, best])
 
-def naming_share(table, threshold=0.9, min_count=10):
+def naming_share(
+    table,  # a `symbol_table`
+    threshold=0.9,  # precision and recall a naming symbol reaches
+    min_count=10,  # fewest uses a counted symbol has
+):
     """Share of symbols used >= `min_count` times
     whose best value has precision >= `threshold`."""
     often = table['count'] >= min_count
@@ -318,11 +391,16 @@ def naming_share(table, threshold=0.9, min_count=10):
     return float((table['precision'][often] >= threshold).mean())
 
 # %% ../nbs/02c_language.ipynb #7dc87855
-def position_entropy(messages):
+def position_entropy(
+    messages,  # symbol ids (n_targets, L)
+):
     "Entropy in bits of the symbol at each position of `messages` (n_targets, L): (L,)."
     return np.array([entropy_bits(column) for column in np.asarray(messages).T])
 
-def position_nmi(messages, targets):
+def position_nmi(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+):
     """I(position; attribute) / mean(H(position), H(attribute)) for every pair:
     (L, n_attrs)."""
     messages, targets = check_language(messages, targets)
@@ -334,7 +412,10 @@ def position_nmi(messages, targets):
     return out
 
 # %% ../nbs/02c_language.ipynb #6eadd311
-def edit_distances(messages, chunk=1 << 19):
+def edit_distances(
+    messages,  # symbol ids (n_targets, L)
+    chunk=1 << 19,  # pairs per block
+):
     "Levenshtein distance of every pair of messages (n, L), in `scipy...pdist` order."
     messages = np.asarray(messages)
     n, L = messages.shape
@@ -355,7 +436,10 @@ def edit_distances(messages, chunk=1 << 19):
         out[s:s + chunk] = prev[:, L]
     return out
 
-def topographic_similarity(messages, targets):
+def topographic_similarity(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+):
     """Spearman correlation of targets' Hamming and messages' edit distances
     (nan if constant)."""
     messages, targets = check_language(messages, targets)
@@ -379,7 +463,10 @@ def _mi_gap(targets, columns):
         gaps.append((mi[0] - mi[1]) / h)
     return float(np.mean(gaps)) if gaps else float('nan')
 
-def positional_disentanglement(messages, targets):
+def positional_disentanglement(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+):
     """posdis (Chaabouni et al. 2020): eq-disent per position,
     averaged over non-constant positions."""
     messages, targets = check_language(messages, targets)
@@ -388,7 +475,12 @@ def positional_disentanglement(messages, targets):
                          "targets need at least two")
     return _mi_gap(targets, messages)
 
-def bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore=()):
+def bag_of_symbols_disentanglement(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+    vocab_size,  # symbols of the vocabulary
+    ignore=(),  # symbol ids left out (EOS)
+):
     """bosdis (Chaabouni et al. 2020): eq-disent per symbol count,
     symbols `ignore` left out."""
     messages, targets = check_language(messages, targets)
@@ -400,7 +492,12 @@ def bag_of_symbols_disentanglement(messages, targets, vocab_size, ignore=()):
     return _mi_gap(targets, counts)
 
 # %% ../nbs/02c_language.ipynb #2e8a51c4
-def language_summary(messages, targets, vocab_size, ignore=()):
+def language_summary(
+    messages,  # symbol ids (n_targets, L)
+    targets,  # target values (n_targets, n_attrs)
+    vocab_size,  # symbols of the vocabulary
+    ignore=(),  # symbol ids left out (EOS)
+):
     """Message-level measures: distinct messages, message entropy, topsim, posdis,
     bosdis (a dict)."""
     messages, targets = check_language(messages, targets)
@@ -412,7 +509,13 @@ def language_summary(messages, targets, vocab_size, ignore=()):
                 bosdis=bosdis)
 
 # %% ../nbs/02c_language.ipynb #8fff7eb3
-def constructed_languages(targets, max_len=3, vocab_size=80, n_values=4, seed=0):
+def constructed_languages(
+    targets,  # target values (n_targets, n_attrs)
+    max_len=3,  # message length L
+    vocab_size=80,  # symbols of the vocabulary
+    n_values=4,  # values per attribute
+    seed=0,  # seed of the random language
+):
     """Four languages with known answers for `targets` (n, n_attrs):
     {name: messages (n, max_len)}."""
     targets = np.asarray(targets)
