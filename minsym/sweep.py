@@ -4,16 +4,18 @@
 
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'GROUP_FIELDS', 'SWEEP_DEFAULTS', 'greedy_send', 'position_ablation', 'Sweep', 'run_id', 'plan',
-           'folder_name', 'run_group', 'run_sweep', 'group_seconds', 'make_executor', 'parse_overrides', 'sweep_parser',
-           'sweep_cli', 'benchmark_stacking']
+           'folder_name', 'run_group', 'dataset_digest', 'sweep_identity', 'check_identity', 'run_sweep',
+           'group_seconds', 'make_executor', 'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
 
 # %% ../nbs/05_sweeps.ipynb #cf652139
 import hashlib
 import itertools
 import json
+import os
 import shlex
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from .agents import images_to_onehot, message_lengths
 from .core import (CommandParser, FolderBusy, Once, check_int, cli_error,
                          folder_lock, progress, provenance, random_games, read_csv,
                          show_progress, write_csv, write_json)
-from .datasets import DATASET_NAMES, load_dataset
+from .datasets import DATASET_NAMES, dataset_files, load_dataset
 from .train import (HISTORY_COLUMNS, ProgressBar, TrainConfig, as_option_error,
                           load_checkpoint, parse_field, precision, set_mode, stack_key,
                           train_runs)
@@ -91,6 +93,16 @@ class Sweep:
     overrides: dict = field(default_factory=dict)
     epochs: int = 30
     device: str = None
+
+    def __post_init__(self):
+        # one file, one name: './g_train.npz' and 'g_train.npz' are the same dataset
+        self.datasets = [ds if ds in DATASET_NAMES else os.path.normpath(ds)
+                         for ds in self.datasets]
+        lists = dict(data=self.datasets, max_len=self.max_len, seeds=self.seeds)
+        for option, values in lists.items():
+            twice = sorted({str(v) for v in values if values.count(v) > 1})
+            if twice:
+                raise ValueError(f"--{option} lists {', '.join(twice)} twice")
 
     def configs(self):
         "Every run of the grid as (dataset, TrainConfig)."
@@ -189,11 +201,81 @@ def run_group(
     rows, positions = _group_rows(sweep, group, min_syms, loop.histories, ablation)
     return rows, positions, time.perf_counter() - start
 
+# %% ../nbs/05_sweeps.ipynb #fc7b93e4
+def dataset_digest(
+    name,  # a dataset name or a `*_train.npz` file (`minsym.datasets.dataset_files`)
+    data_dir,  # cache of the built-in datasets
+):
+    "SHA-256 of the bytes of a dataset's training and validation files."
+    h = hashlib.sha256()
+    for path in dataset_files(name, data_dir):
+        h.update(Path(path).read_bytes())
+    return h.hexdigest()
+
+
+def sweep_identity(
+    sweep,  # the `Sweep`
+    data,  # {dataset name: `dataset_digest`} of the datasets to check
+):
+    "What the runs of `sweep` share beyond their run ids, as plain values."
+    grid = {'max_len', 'seed', *sweep.overrides}
+    config = asdict(sweep.configs()[0][1])
+    shared = {k: v for k, v in config.items() if k not in grid}
+    return dict(config=shared, overrides=sorted(sweep.overrides), data=dict(data))
+
+
+def _recorded_identity(meta):
+    "The identity a record folder's `meta.json` holds (older records: what they kept)."
+    if 'identity' in meta:
+        return meta['identity']
+    old = meta.get('sweep')
+    if old is None:
+        return None
+    config = dict(epochs=old['epochs'])
+    if old.get('device'):
+        config['device'] = old['device']
+    return dict(config=config, overrides=sorted(old['overrides']), data={})
+
+
+def check_identity(
+    folder,  # the record folder
+    meta,  # its `meta.json`, as read
+    identity,  # `sweep_identity` of this request
+):
+    "Refuse a request whose runs would not be the recorded ones, saying what differs."
+    old = _recorded_identity(meta)
+    if old is None:
+        return
+    now = identity['config']
+    differ = [f"{k} ({v!r} there, {now.get(k)!r} here)"
+              for k, v in old['config'].items() if k in now and now[k] != v]
+    if old['overrides'] != identity['overrides']:
+        differ.append(f"the --set fields ({', '.join(old['overrides']) or 'none'} there, "
+                      f"{', '.join(identity['overrides']) or 'none'} here)")
+    differ += [f"the files of dataset {name} (changed since)"
+               for name, digest in identity['data'].items()
+               if old['data'].get(name, digest) != digest]
+    if differ:
+        raise ValueError(f"the records in {folder} were made otherwise: "
+                         f"{'; '.join(differ)}. Give the sweep another name, or delete "
+                         f"{folder} to start again")
+
+
+def _finished(sweep, rows, positions):
+    "Run ids whose epochs are all in `rows` and whose positions are all in `positions`."
+    epochs = Counter(_key(r, sweep) for r in rows)
+    ablated = Counter(_key(r, sweep) for r in positions)
+    return {k for k, n in ablated.items()
+            if n == int(k[1]) and epochs[k] >= sweep.epochs}
+
 # %% ../nbs/05_sweeps.ipynb #c0007b55
 def _read_meta(folder, sweep, command):
     "The folder's meta.json so far, with this invocation's command and provenance."
     path = folder / 'meta.json'
-    meta = json.loads(path.read_text()) if path.exists() else {}
+    try:
+        meta = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        raise ValueError(f"{path} is not valid JSON: repair or delete it") from None
     device = sweep.device or TrainConfig().device
     meta.update(sweep=asdict(sweep), command=command, provenance=provenance(device))
     meta.setdefault('groups', [])
@@ -221,18 +303,25 @@ def run_sweep(
     folder = Path(out) / sweep.name
     folder.mkdir(parents=True, exist_ok=True)
     with folder_lock(folder, f'sweep {sweep.name}'):
+        meta = _read_meta(folder, sweep, command)
+        check_identity(folder, meta, sweep_identity(sweep, {}))
         rows = read_csv(folder / 'runs.csv', missing_ok=True)
         positions = read_csv(folder / 'positions.csv', missing_ok=True)
-        done = {_key(r, sweep) for r in positions}
+        done = _finished(sweep, rows, positions)
         groups = [g for group in plan(sweep, done) for g in _split(group, stack)]
         total, to_run = len(sweep.configs()), sum(map(len, groups))
+        datasets = {ds for group in groups for ds, _ in group}
+        identity = sweep_identity(sweep, {ds: dataset_digest(ds, data_dir)
+                                          for ds in sorted(datasets)})
+        check_identity(folder, meta, identity)
         if not groups:
             log(f"sweep {sweep.name}: all {total} runs are done; "
                 f"nothing to do ({folder})")
             return folder
         log(f"sweep {sweep.name}: {total - to_run} of {total} runs done; "
             f"{to_run} to run in {len(groups)} groups")
-        meta = _read_meta(folder, sweep, command)
+        data = dict(meta.get('identity', {}).get('data', {}), **identity['data'])
+        meta['identity'] = dict(identity, data=data)
         results = _dispatch(sweep, groups, data_dir, runs_dir, executor)
         desc = f'sweep {sweep.name}'
         with progress(total=len(groups), desc=desc, unit='group') as bar:
@@ -240,7 +329,8 @@ def run_sweep(
                 new_rows, new_positions, seconds = result()
                 redone = {_key(r, sweep) for r in new_positions}
                 rows = [r for r in rows if _key(r, sweep) not in redone] + new_rows
-                positions = positions + new_positions
+                positions = [r for r in positions if _key(r, sweep) not in redone]
+                positions += new_positions
                 _write_records(folder, sweep, rows, positions)
                 runs = [list(map(str, run_id(sweep, ds, c))) for ds, c in group]
                 meta['groups'].append(dict(runs=runs, seconds=round(seconds, 1)))
