@@ -129,6 +129,17 @@ class Sender(nn.Module):
             self.context_in = nn.Linear(n_features, context_size)
             self.context_out = nn.Linear(context_size, start)
 
+    def _check_images(self, target, images):
+        "An informed sender's images: (B, n_images >= 1, n_features), B as `target`'s."
+        if images is None:
+            raise ValueError("an informed sender needs the game's images")
+        want = (len(target), self.image_in.in_features)
+        shape = tuple(images.shape)
+        fits = len(shape) == 3 and shape[1] > 0
+        if not fits or (shape[0], shape[2]) != want:
+            raise ValueError(f"images must be (B, n_images, n_features) = "
+                             f"({want[0]}, >= 1, {want[1]}), got {shape}")
+
     def context(self, target, images):
         '''What the sender knows of the game: for each image the target's values it
         shares, embedded and averaged over the images (order-blind)
@@ -144,8 +155,10 @@ class Sender(nn.Module):
         generator:torch.Generator|None=None,  # noise generator (training only)
         images:torch.Tensor|None=None,  # the game's images (B, n_images, F), informed
     ):
-        if self.informed and images is None:
-            raise ValueError("an informed sender needs the game's images")
+        if not tau > 0:
+            raise ValueError(f"tau must be > 0, got {tau}")
+        if self.informed:
+            self._check_images(target, images)
         start = self.image_in(target)
         if self.informed:
             start = start + self.context(target, images)
