@@ -22,8 +22,8 @@ import numpy as np
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from .core import (CommandParser, Once, check_int, cli_errors, popcount,
-                         provenance, read_csv, write_csv, write_json)
+from .core import (CommandParser, Once, check_distinct, check_int, cli_errors,
+                         popcount, provenance, read_csv, write_csv, write_json)
 from .datasets import load_dataset
 from .sampling import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
@@ -262,6 +262,8 @@ def bounds_cli(
     a = bounds_parser().parse_args(argv)
     prov = provenance()                 # the code and machine as the command starts
     with cli_errors('minsym_bounds'):
+        check_distinct('--data', a.data)
+        check_distinct('--max_len', a.max_len)
         lengths = [check_int('--max_len', L, lo=1, hi=20) for L in a.max_len]
         vocab_size = check_int('--vocab_size', a.vocab_size, lo=1)
         out = Path(a.out)

@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
-from .core import (CommandParser, FolderBusy, Once, check_int, cli_error,
-                         folder_lock, progress, provenance, random_games, read_csv,
-                         show_progress, write_csv, write_json)
+from .core import (CommandParser, FolderBusy, Once, check_distinct, check_int,
+                         cli_error, folder_lock, progress, provenance, random_games,
+                         read_csv, show_progress, write_csv, write_json)
 from .datasets import DATASET_NAMES, dataset_files, load_dataset
 from .train import (HISTORY_COLUMNS, ProgressBar, TrainConfig, as_option_error,
                           load_checkpoint, parse_field, precision, set_mode, stack_key,
@@ -100,9 +100,7 @@ class Sweep:
                          for ds in self.datasets]
         lists = dict(data=self.datasets, max_len=self.max_len, seeds=self.seeds)
         for option, values in lists.items():
-            twice = sorted({str(v) for v in values if values.count(v) > 1})
-            if twice:
-                raise ValueError(f"--{option} lists {', '.join(twice)} twice")
+            check_distinct(f'--{option}', values)
 
     def configs(self):
         "Every run of the grid as (dataset, TrainConfig)."
