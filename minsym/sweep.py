@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['RUN_COLUMNS', 'GROUP_FIELDS', 'SWEEP_DEFAULTS', 'greedy_send', 'position_ablation', 'Sweep', 'run_id', 'plan',
-           'folder_name', 'run_group', 'dataset_digest', 'sweep_identity', 'check_identity', 'run_sweep',
-           'group_seconds', 'make_executor', 'parse_overrides', 'sweep_parser', 'sweep_cli', 'benchmark_stacking']
+           'run_memory', 'stack_limit', 'folder_name', 'run_group', 'dataset_digest', 'sweep_identity',
+           'check_identity', 'run_sweep', 'group_seconds', 'make_executor', 'parse_overrides', 'sweep_parser',
+           'sweep_cli', 'benchmark_stacking']
 
 # %% ../nbs/05_sweeps.ipynb #cf652139
 import hashlib
@@ -13,9 +14,10 @@ import itertools
 import json
 import os
 import shlex
+import signal
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -24,8 +26,8 @@ import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
 from .core import (CommandParser, FolderBusy, Once, check_distinct, check_int,
-                         cli_error, folder_lock, progress, provenance, random_games,
-                         read_csv, show_progress, write_csv, write_json)
+                         cli_error, folder_lock, physical_memory, progress, provenance,
+                         random_games, read_csv, show_progress, write_csv, write_json)
 from .datasets import DATASET_NAMES, dataset_files, load_dataset
 from .train import (HISTORY_COLUMNS, ProgressBar, TrainConfig, as_option_error,
                           load_checkpoint, parse_field, precision, set_mode, stack_key,
@@ -148,10 +150,49 @@ def plan(
         groups.setdefault(stack_key(cfg), []).append((ds, cfg))
     return list(groups.values())
 
-def _split(group, stack):
-    if not stack:
+def run_memory(
+    config,  # a run's `TrainConfig`
+    n_features=80,  # image vector size |A| |V| (the paper's)
+    n_images=64,  # images per game
+):
+    '''Bytes one run of a stack holds, estimated high: its weights with their gradients
+    and optimizer states, and a batch's activations.'''
+    H, E, F = config.hidden_size, config.embed_size, n_features
+    V = (config.vocab_size or F) + config.eos
+    gru = 3 * H * (E + H) + 6 * H
+    params = F * H + H + E + V * E + gru + H * V + V       # the sender
+    params += V * E + gru + F * H                          # the receiver
+    if config.informed:
+        params += F * 64 + 64 + 64 * H + H
+    activations = config.batch_size * (12 * H * config.max_len + 3 * n_images * F)
+    return 4 * (5 * params + activations)
+
+
+def _device_memory(device):
+    "Bytes of memory of `device` (the machine's for the CPU), or None if unknown."
+    if torch.device(device).type == 'cuda':
+        return torch.cuda.get_device_properties(torch.device(device)).total_memory
+    return physical_memory()
+
+
+def stack_limit(
+    config,  # the runs' `TrainConfig`
+    memory:int|None=None,  # bytes to fit in (None: the device's)
+):
+    "The most runs of `config` that one stack may hold: half of `memory` (at least 1)."
+    memory = _device_memory(config.device) if memory is None else memory
+    if memory is None:
+        return None
+    return max(1, int(memory / 2 // run_memory(config)))
+
+
+def _split(group, stack, memory=None):
+    "A group cut into stacks of at most `stack` runs (0: no limit) that fit in memory."
+    limit = stack_limit(group[0][1], memory)
+    size = min(s for s in (stack or None, limit) if s) if (stack or limit) else None
+    if size is None:
         return [group]
-    return [group[i:i + stack] for i in range(0, len(group), stack)]
+    return [group[i:i + size] for i in range(0, len(group), size)]
 
 # %% ../nbs/05_sweeps.ipynb #7b12e137
 def folder_name(
@@ -248,8 +289,9 @@ def check_identity(
     differ = [f"{k} ({v!r} there, {now.get(k)!r} here)"
               for k, v in old['config'].items() if k in now and now[k] != v]
     if old['overrides'] != identity['overrides']:
-        differ.append(f"the --set fields ({', '.join(old['overrides']) or 'none'} there, "
-                      f"{', '.join(identity['overrides']) or 'none'} here)")
+        there = ', '.join(old['overrides']) or 'none'
+        here = ', '.join(identity['overrides']) or 'none'
+        differ.append(f"the --set fields ({there} there, {here} here)")
     differ += [f"the files of dataset {name} (changed since)"
                for name, digest in identity['data'].items()
                if old['data'].get(name, digest) != digest]
@@ -295,6 +337,7 @@ def run_sweep(
     executor:object|None=None,  # a submitit executor, None to train here
     command:str|None=None,  # the command line, for meta.json
     log=print,  # where the progress lines go
+    workers:int|None=None,  # with an executor, jobs in flight at most (None: all)
 ):
     """Run every unfinished run of `sweep`, group by group;
     write the records to `out/<name>/`; return the folder."""
@@ -317,14 +360,14 @@ def run_sweep(
                 f"nothing to do ({folder})")
             return folder
         log(f"sweep {sweep.name}: {total - to_run} of {total} runs done; "
-            f"{to_run} to run in {len(groups)} groups")
+            f"{to_run} to run in {len(groups)} groups of at most "
+            f"{max(map(len, groups))} runs")
         data = dict(meta.get('identity', {}).get('data', {}), **identity['data'])
         meta['identity'] = dict(identity, data=data)
-        results = _dispatch(sweep, groups, data_dir, runs_dir, executor)
+        results = _dispatch(sweep, groups, data_dir, runs_dir, executor, workers)
         desc = f'sweep {sweep.name}'
         with progress(total=len(groups), desc=desc, unit='group') as bar:
-            for group, result in zip(groups, results):
-                new_rows, new_positions, seconds = result()
+            for group, (new_rows, new_positions, seconds) in zip(groups, results):
                 redone = {_key(r, sweep) for r in new_positions}
                 rows = [r for r in rows if _key(r, sweep) not in redone] + new_rows
                 positions = [r for r in positions if _key(r, sweep) not in redone]
@@ -390,14 +433,29 @@ def make_executor(
         **{k: _option(v) if isinstance(v, str) else v for k, v in options.items()})
     return executor
 
-def _dispatch(sweep, groups, data_dir, runs_dir, executor):
-    """One callable per group that returns its result;
-    jobs are submitted at once when an executor is given."""
+def _dispatch(sweep, groups, data_dir, runs_dir, executor, workers=None):
+    """Each group's result in order, as they come. With an executor, at most `workers`
+    jobs are in flight, and those still out are cancelled if the caller stops."""
     if executor is None:
-        return [lambda g=g: run_group(sweep, g, data_dir, runs_dir) for g in groups]
+        for g in groups:
+            yield run_group(sweep, g, data_dir, runs_dir)
+        return
     data_dir, runs_dir = str(Path(data_dir).resolve()), str(Path(runs_dir).resolve())
-    jobs = [executor.submit(run_group, sweep, g, data_dir, runs_dir) for g in groups]
-    return [job.result for job in jobs]
+    waiting, jobs = list(groups), deque()
+    try:
+        while waiting or jobs:
+            while waiting and len(jobs) < (workers or len(groups)):
+                group = waiting.pop(0)
+                job = executor.submit(run_group, sweep, group, data_dir, runs_dir)
+                jobs.append(job)
+            yield jobs[0].result()
+            jobs.popleft()
+    finally:                          # stopped (an error, Ctrl-C, SIGTERM): no orphans
+        for job in jobs:
+            try:
+                job.cancel()
+            except Exception:         # finished or failed meanwhile: nothing to stop
+                pass
 
 # %% ../nbs/05_sweeps.ipynb #45587080
 def parse_overrides(
@@ -459,6 +517,9 @@ def sweep_parser():
                    default='inline',
                    help='inline: this process; '
                         'local or slurm: one submitit job per group')
+    p.add_argument('--workers', action=Once, type=int, default=None,
+                   help='jobs in flight at most (default: the cores of this machine '
+                        'for local, no limit for slurm)')
     p.add_argument('--executor_options', nargs='*', default=[], metavar='KEY=VALUE',
                    help='options for the submitit executor, '
                         'e.g. partition=gpu time=120 (slurm)')
@@ -477,6 +538,10 @@ def _executor_options(items):
         if '=' not in kv:
             raise ValueError(f"--executor_options {kv!r}: expected KEY=VALUE")
     return dict(kv.split('=', 1) for kv in items)
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
 
 def sweep_cli(
     argv:list|None=None,  # the arguments, None for the command line
@@ -500,7 +565,15 @@ def sweep_cli(
             executor = make_executor(a.executor, Path(a.runs) / a.name / 'jobs', **opts)
         args = sys.argv[1:] if argv is None else argv
         command = 'minsym_sweep ' + shlex.join(args)
-        run_sweep(sweep, a.out, a.data_dir, a.runs, a.stack, executor, command)
+        workers = a.workers
+        if workers is None and a.executor == 'local':
+            workers = os.cpu_count()
+        if workers is not None:
+            check_int('--workers', workers, 1)
+        # SIGTERM as Ctrl-C: the jobs still out are cancelled on the way out
+        signal.signal(signal.SIGTERM, _terminate)
+        run_sweep(sweep, a.out, a.data_dir, a.runs, a.stack, executor, command,
+                  workers=workers)
     except (ValueError, FolderBusy) as e:
         cli_error('minsym_sweep', as_option_error(e))
 
