@@ -146,7 +146,7 @@ def run_metrics(
     """Rows of metrics.csv and cuts.csv for one group of sweep `name`
     (`sweep_groups`' items)."""
     ids, lengths = greedy_messages(stacked, val)
-    ablated = position_ablation(stacked, val)
+    ablated = position_ablation(stacked, val, [r['seed'] for r in runs])
     kept = truncation_accuracy(stacked, val)
     V = stacked.n_symbols
     rows, cuts = [], []

@@ -21,6 +21,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -56,19 +57,24 @@ def greedy_send(
 def position_ablation(
     stacked,  # `StackedAgents`, in evaluation mode
     data,  # `RunData` of the validation games
-    seed=0,  # seed of the random symbols
+    run_seeds,  # each run's seed: its random symbols derive from it
+    seed=0,  # seed of the random symbols, with each run's
     batch_size=1024,  # games per forward pass
 ):
     """Validation accuracy (R, L) when position i alone gets a random symbol;
     call `set_mode(False, ...)` first."""
     c, dev = stacked.config, data.images.device
     R, V = len(data.index), stacked.n_symbols - (1 if c.eos else 0)  # never EOS (last)
-    gen = torch.Generator(device=dev).manual_seed(seed)
+    # each run its own generator: its symbols do not depend on its stack or place in it
+    gens = [torch.Generator(device=dev).manual_seed(
+                int(np.random.SeedSequence([seed, s]).generate_state(1)[0]))
+            for s in run_seeds]
     correct = torch.zeros(R, c.max_len, device=dev)
     for _, images, targets in data.batches(batch_size):
         onehot, message, lengths = greedy_send(stacked, images, targets)
         for pos in range(c.max_len):
-            symbol = torch.randint(0, V, targets.shape, device=dev, generator=gen)
+            symbol = torch.stack([torch.randint(0, V, targets.shape[1:], device=dev,
+                                                generator=g) for g in gens])
             random = F.one_hot(symbol, stacked.n_symbols).to(message.dtype)
             inside = (pos < lengths)[..., None]
             changed = message.clone()
@@ -235,7 +241,8 @@ def run_group(
     bar = [ProgressBar(per_epoch=False, desc=desc)] if show_progress() else []
     loop = train_runs(configs, games, out_dir=out, resume=True, callbacks=bar)
     set_mode(False, loop.stacked, loop.optimizer)
-    ablation = position_ablation(loop.stacked, loop.val_data)
+    seeds = [c.seed for c in loop.configs]
+    ablation = position_ablation(loop.stacked, loop.val_data, seeds)
     min_syms = {ds: d[2] for ds, d in data.items()}
     rows, positions = _group_rows(sweep, group, min_syms, loop.histories, ablation)
     return rows, positions, time.perf_counter() - start
