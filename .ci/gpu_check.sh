@@ -43,16 +43,21 @@ rm -rf "$LOG" && mkdir -p "$LOG" || exit 2
 WHEELS=${GPU_CHECK_WHEELS:-.whl}
 if compgen -G "$WHEELS/*.whl" > /dev/null; then
   SITE=$(mktemp -d) && trap 'rm -rf "$SITE"' EXIT || exit 2
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" "$WHEELS"/*.whl \
+  PIP_ROOT_USER_ACTION=ignore python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$SITE" "$WHEELS"/*.whl \
     > "$LOG/wheels.log" 2>&1 \
     || { echo "gpu-check: stage 'packages' failed: pip could not install $WHEELS/*.whl ($(tail -n 1 "$LOG/wheels.log")); run \`make gpu-wheels\` again" >&2; exit 2; }
   export PYTHONPATH=$PWD:$SITE
 fi
+wheeled="schedulefree fastcore submitit cloudpickle"     # what `make gpu-wheels` brings
 missing=$(python3 -c 'import importlib.util as u, sys
 print(*(m for m in sys.argv[1:] if u.find_spec(m) is None))' \
-  torch numpy scipy matplotlib tqdm schedulefree fastcore submitit cloudpickle) || missing="everything (it did not run)"
+  torch numpy scipy matplotlib tqdm $wheeled) || missing="everything (it did not run)"
 if [ -n "$missing" ]; then
-  echo "gpu-check: stage 'packages' failed: python3 lacks $missing$([ -d "$WHEELS" ] || echo " (no $WHEELS/)"); run \`make gpu-wheels\` where pip reaches PyPI and carry .whl" >&2
+  hint="run \`make gpu-wheels\` where pip reaches PyPI and carry .whl"
+  # the image's own packages are listed first: the first missing one says which kind is missing
+  [[ " $wheeled " == *" ${missing%% *} "* ]] \
+    || hint="not the GPU machine's python3? (\`make gpu-wheels\` brings only $wheeled)"
+  echo "gpu-check: stage 'packages' failed: python3 lacks $missing$([ -d "$WHEELS" ] || echo " (no $WHEELS/)"); $hint" >&2
   exit 2
 fi
 
@@ -69,7 +74,7 @@ else
 fi
 echo "commit $MINSYM_COMMIT" | tee -a "$LOG/gpu.txt"
 
-mkdir -p "$STAGING" "$RECORDS" "$CKPTS" "$METRICS" "$ANALYSIS" "$DATA" || exit 2
+mkdir -p "$STAGING"/{sweeps,metrics} "$RECORDS" "$CKPTS" "$METRICS" "$ANALYSIS" "$DATA" || exit 2
 t0=$(date +%s); deadline=$(( t0 + ${GPU_CHECK_SECONDS:-540} ))
 left() { local s=$(( deadline - $(date +%s) )); [ "$s" -lt 1 ] && s=1; echo "$s"; }
 stamp() { echo "$1: $(( $(date +%s) - t0 )) s" | tee -a "$LOG/times.txt"; }
