@@ -7,13 +7,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NB ?=
 
-.PHONY: gpu-check help venv export book test browser-deps test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
+.PHONY: gpu-check gpu-wheels help venv export book test browser-deps test-export test-clean test-nbval test-book test-browser test-pip run-nb clean
 
 help:
 	@echo "make book                    export the package and build the book into _build/html"
 	@echo "make test                    all checks: export, clean, nbval, book (warnings fail), browser, pip check"
 	@echo "make test-nbval NB=nbs/X.ipynb   re-run one chapter against its stored outputs"
 	@echo "make run-nb NB=nbs/X.ipynb   re-execute one notebook in place, clean it, export the package"
+	@echo "make gpu-wheels              download the wheels that make gpu-check needs on a GPU machine into .whl/"
+	@echo "make gpu-check               on a GPU machine: the GPU sweeps and their measures (README)"
 
 # torch is pinned to the CPU build that lies on this machine's disk; any torch>=2.1 works.
 $(STAMP): settings.ini setup.py
@@ -86,6 +88,17 @@ test: browser-deps test-export test-clean test-nbval test-book test-browser test
 # on a machine with a GPU (see .ci/gpu_check.sh): the GPU sweeps and their language measures
 gpu-check:
 	bash .ci/gpu_check.sh
+
+# The GPU machine's python3 (3.12) has torch, numpy, scipy, matplotlib and tqdm but no registry:
+# the rest of the requirements, pure Python, as wheels in .whl/ for the device run to carry. The
+# versions are those this machine's .venv tests with; cloudpickle (submitit's) in case the image lacks it.
+GPU_WHEELS := schedulefree==1.4.1 fastcore==1.14.5 submitit==1.5.4 cloudpickle==3.1.3
+gpu-wheels:
+	rm -rf .whl.part && mkdir .whl.part
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		-d .whl.part $(GPU_WHEELS)
+	rm -rf .whl && mv .whl.part .whl
+	@ls -l .whl
 
 clean:
 	rm -rf _build
