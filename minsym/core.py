@@ -313,7 +313,8 @@ def check_output_file(
     option='--out',  # the option that gave it, for the message
 ):
     '''`path` as a Path if it is a regular file or can be written as one (its folder
-    existing or creatable, and writable); else a one-line ValueError. Creates nothing.'''
+    existing or creatable, and writable); else a one-line ValueError. Creates nothing.
+    '''
     shown = os.fspath(path)
     if not shown:
         raise ValueError(f"{option} is empty; give a file's path")
@@ -374,7 +375,7 @@ def read_csv(
 def read_json(
     path,  # the JSON file
 ):
-    "The object in the JSON file at `path`; a missing or damaged file is an error naming it."
+    "The object in the JSON file `path`; an error names a missing or damaged file."
     path = Path(path)
     try:
         return json.loads(path.read_bytes())
@@ -400,7 +401,8 @@ def folder_lock(
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{folder} is a file, not a folder; give a folder for the {what}")
+        raise ValueError(f"{folder} is a file, not a folder; "
+                         f"give a folder for the {what}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         f = open(folder / '.lock', 'w')
