@@ -114,11 +114,12 @@ def check_memory(
 def cli_error(
     prog,  # the command's name
     message,  # what went wrong and what to change
+    status=2,  # the exit status: 2 for a command line to change, 1 for a failed run
 ):
     '''Print `prog: error: message` on standard error, as argparse does, and exit with
-    status 2.'''
+    `status` (2, as argparse does, unless told).'''
     print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 @contextmanager
