@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
 from .core import (CommandParser, Once, atomic_write, check_number,
-                         check_output_folder, cli_errors, csv_text, provenance, read_csv,
-                         read_json, write_json)
+                         check_output_folder, cli_errors, csv_text, provenance,
+                         read_csv, read_json, write_json)
 from .datasets import load_dataset
 from .language import language_summary, naming_share, symbol_table
 from .sweep import folder_name, greedy_send, position_ablation
