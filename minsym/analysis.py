@@ -7,7 +7,6 @@ __all__ = ['METRIC_KEYS', 'METRIC_VALUES', 'CUT_COLUMNS', 'METRICS_DEFAULTS', 's
            'truncation_accuracy', 'effective_length', 'run_metrics', 'metrics_parser', 'metrics_cli']
 
 # %% ../nbs/07_analysis.ipynb #d849dc1f
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
-from .core import (CommandParser, Once, atomic_write, check_number, cli_errors,
-                         csv_text, provenance, read_csv, write_json)
+from .core import (CommandParser, Once, atomic_write, check_number,
+                         check_output_folder, cli_errors, csv_text, provenance,
+                         read_csv, read_json, write_json)
 from .datasets import load_dataset
 from .language import language_summary, naming_share, symbol_table
 from .sweep import folder_name, greedy_send, position_ablation
@@ -44,7 +44,7 @@ def sweep_groups(
     `meta.json`), its checkpoints under `runs_dir`/NAME, built-in datasets cached in
     `data_dir`: (runs, stacked agents in evaluation mode, validation `RunData`);
     each run a dict of its dataset, min_sym, max_len, seed, eos and informed."""
-    meta = json.loads((Path(records) / 'meta.json').read_text())
+    meta = read_json(Path(records) / 'meta.json')
     folder = Path(runs_dir) / meta['sweep']['name']
     wanted = {}
     for group in meta['groups']:
@@ -243,12 +243,12 @@ def metrics_cli(
         if device == 'cuda' and not torch.cuda.is_available():
             raise ValueError("--device cuda: no GPU is visible here; use --device cpu")
         check_number('--threshold', a.threshold, 0, strict=True)
+        out = check_output_folder(a.out)          # before the work, not after it
         for n in a.names:
             record = Path(a.records) / n / 'meta.json'
             if not record.exists():
                 raise ValueError(f"sweep {n}: no record {record}")
         rows, cuts = _measure(a, device)
-        out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         metrics = _merge(out / 'metrics.csv', rows, a.names)
         atomic_write(out / 'metrics.csv',
@@ -256,7 +256,7 @@ def metrics_cli(
         atomic_write(out / 'cuts.csv',
                      _metrics_csv(_merge(out / 'cuts.csv', cuts, a.names), CUT_COLUMNS))
         meta_path = out / 'metrics_meta.json'
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        meta = read_json(meta_path) if meta_path.exists() else {}
         command = f"minsym_metrics {' '.join(a.names)} --threshold {a.threshold}"
         for n in a.names:
             meta[n] = dict(command=command, provenance=prov)

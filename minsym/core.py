@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'check_distinct', 'format_bytes', 'physical_memory',
            'check_memory', 'cli_error', 'cli_errors', 'CommandParser', 'Once', 'random_games', 'cpu_time', 'one_core',
-           'popcount', 'atomic_write', 'write_json', 'remove_stale_temporaries', 'csv_text', 'write_csv', 'read_csv',
-           'FolderBusy', 'folder_lock', 'show_progress', 'progress', 'provenance']
+           'popcount', 'atomic_write', 'write_json', 'remove_stale_temporaries', 'check_output_folder',
+           'check_output_file', 'csv_text', 'write_csv', 'read_csv', 'read_json', 'FolderBusy', 'folder_lock',
+           'show_progress', 'progress', 'provenance']
 
 # %% ../nbs/80_core.ipynb #fa5ec976
 import argparse
@@ -125,11 +126,12 @@ def check_memory(
 def cli_error(
     prog,  # the command's name
     message,  # what went wrong and what to change
+    status=2,  # the exit status: 2 for a command line to change, 1 for a failed run
 ):
     '''Print `prog: error: message` on standard error, as argparse does, and exit with
-    status 2.'''
+    `status` (2, as argparse does, unless told).'''
     print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(status)
 
 
 @contextmanager
@@ -284,6 +286,59 @@ def remove_stale_temporaries(
             pass
     return n
 
+# %% ../nbs/80_core.ipynb #c0a1f002
+def _writable_base(path, option, shown):
+    "The nearest existing folder above `path`, probed by creating a file in it."
+    base = path.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise ValueError(f"{option} {shown}: {base} is a file, not a folder; "
+                         "give a path under a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=base, prefix=TMP_PREFIX)
+    except OSError as e:
+        raise ValueError(f"{option} {shown}: cannot create files in {base} "
+                         f"({e.strerror}); give a path you can write") from None
+    os.close(fd)
+    os.remove(tmp)
+    return base
+
+
+def check_output_folder(
+    path,  # the folder a command will write into
+    option='--out',  # the option that gave it, for the message
+):
+    '''`path` as a Path if it is, or can be made, a folder this process can write in;
+    else a one-line ValueError naming `option` and `path`. Creates nothing.'''
+    shown = os.fspath(path)
+    if not shown:
+        raise ValueError(f"{option} is empty; give a folder")
+    path = Path(shown)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {shown} is a file, not a folder; give a folder")
+    _writable_base(path, option, shown)
+    return path
+
+
+def check_output_file(
+    path,  # the file a command will write
+    option='--out',  # the option that gave it, for the message
+):
+    '''`path` as a Path if it is a regular file or can be written as one (its folder
+    existing or creatable, and writable); else a one-line ValueError. Creates nothing.
+    '''
+    shown = os.fspath(path)
+    if not shown:
+        raise ValueError(f"{option} is empty; give a file's path")
+    path = Path(shown)
+    if shown.endswith(os.sep) or (path.exists() and not path.is_file()):
+        folder = path.is_dir() or shown.endswith(os.sep)
+        kind = 'a folder' if folder else 'not a regular file'
+        raise ValueError(f"{option} {shown} is {kind}; give a file's path")
+    _writable_base(path.parent, option, shown)
+    return path
+
 # %% ../nbs/80_core.ipynb #74897bbc
 def csv_text(
     rows,  # dicts, one a row
@@ -317,8 +372,31 @@ def read_csv(
         if missing_ok and not path.exists():
             return []
         raise ValueError(f"cannot read {path}: no such file")
-    with open(path, newline='') as f:
-        return list(csv.DictReader(f))
+    try:
+        with open(path, newline='') as f:
+            rows = list(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"cannot read {path}: it is not CSV text ({e}); "
+                         "restore it or delete it") from None
+    for i, row in enumerate(rows):
+        if None in row or None in row.values():
+            raise ValueError(f"cannot read {path}: row {i + 1} does not have the "
+                             "header's fields; restore the file or delete it")
+    return rows
+
+
+def read_json(
+    path,  # the JSON file
+):
+    "The object in the JSON file `path`; an error names a missing or damaged file."
+    path = Path(path)
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror}") from None
+    except ValueError as e:                 # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"cannot read {path}: it is not valid JSON ({e}); "
+                         "restore it or delete it") from None
 
 # %% ../nbs/80_core.ipynb #6309c8e3
 class FolderBusy(RuntimeError):
@@ -335,8 +413,14 @@ def folder_lock(
     import fcntl
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    f = open(folder / '.lock', 'w')
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder; "
+                         f"give a folder for the {what}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(folder / '.lock', 'w')
+    except OSError as e:
+        raise ValueError(f"cannot use {folder} for the {what}: {e.strerror}") from None
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

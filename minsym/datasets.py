@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (CommandParser, Once, atomic_write, check_int, cli_errors,
-                         provenance, remove_stale_temporaries)
+from .core import (CommandParser, Once, atomic_write, check_int, check_output_file,
+                         check_output_folder, cli_errors, provenance, read_json,
+                         remove_stale_temporaries)
 from .sampling import (PAPER, STARTS, STUDIES, VALIDATION, SamplingError,
                              conditioned_games, controlled_sampling, generate_games,
                              generation_plan, make_world, natural_bins, natural_games,
@@ -500,11 +501,6 @@ def _summary(files, config):
     return lines + [f'{config}, minsym {__version__}']
 
 
-def _check_folder(out):
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"--out {out} is a file; give the folder to write into")
-
-
 def _check_sizes(a):
     "The options of `games` and `natural`, checked under their command-line names."
     for name, lo in (('seed', 0), ('n', 1), ('n_attrs', 1), ('n_images', 2),
@@ -519,14 +515,14 @@ def _check_sizes(a):
 
 def _cli_paper(a):
     check_int('--seed', a.seed)
-    _check_folder(a.out)
+    check_output_folder(a.out)
     return _summary(*write_paper(a.out, a.seed))
 
 
 def _cli_natural(a):
     _check_sizes(a)
     check_int('--streams', a.streams, lo=1, hi=a.n)
-    _check_folder(a.out)
+    check_output_folder(a.out)
     return _summary(*write_natural(a.out, a.n_images, a.n, a.seed, a.streams, a.n_attrs,
                                    a.n_values, a.max_games))
 
@@ -546,8 +542,7 @@ def _check_games(a):
     if a.n_objects is not None:
         check_int('--n_objects', a.n_objects, lo=a.n_images)
     check_int('--burn_in', a.burn_in)
-    if os.path.isdir(a.out):
-        raise ValueError(f"--out {a.out} is a folder; give the .npz file to write")
+    check_output_file(a.out)
     return k
 
 
@@ -595,11 +590,16 @@ def _write_study(a, record):
 
 def _cli_study(a):
     check_int('--seed', a.seed)
+    check_output_file(a.out)
     if a.name != 'validation':
         _write_study(a, paper_size_chains(*STUDIES[a.name], seed=a.seed))
         return [f"{a.out}: study {a.name} written"]
     # resumable: the runs already in --out are kept
-    done = json.loads(Path(a.out).read_text())['runs'] if os.path.exists(a.out) else []
+    done = read_json(a.out) if os.path.exists(a.out) else dict(runs=[])
+    if not isinstance(done, dict) or not isinstance(done.get('runs'), list):
+        raise ValueError(f"--out {a.out} is not a record of the study (it has no "
+                         "runs); give another --out or delete it")
+    done = done['runs']
     key = lambda r: (r['n_images'], r['k'], r['n_chains'], r['burn_in'], r['seed'])
     done = {key(r): r for r in done}
     runs = []

@@ -16,14 +16,14 @@ import shlex
 import sys
 from itertools import combinations
 from math import expm1, log1p
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from .core import (CommandParser, Once, check_distinct, check_int, cli_errors,
-                         popcount, provenance, read_csv, write_csv, write_json)
+from .core import (CommandParser, Once, check_distinct, check_int,
+                         check_output_file, cli_errors, popcount, provenance, read_csv,
+                         write_csv, write_json)
 from .datasets import load_dataset
 from .sampling import no_message_accuracy
 from .sms import check_images, check_targets, match_masks, solve_min_sym_batch
@@ -266,7 +266,7 @@ def bounds_cli(
         check_distinct('--max_len', a.max_len)
         lengths = [check_int('--max_len', L, lo=1, hi=20) for L in a.max_len]
         vocab_size = check_int('--vocab_size', a.vocab_size, lo=1)
-        out = Path(a.out)
+        out = check_output_file(a.out)            # before the work, not after it
         if out.suffix != '.csv':
             raise ValueError(f"--out {out}: give a file name ending in .csv")
         out.parent.mkdir(parents=True, exist_ok=True)

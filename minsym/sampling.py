@@ -339,6 +339,8 @@ def _accepted(k, images, targets, w_first):
 
 # %% ../nbs/02_sampling.ipynb #becb9079
 _ACCEPT, _STEPS, _UNIFORM, _HOPELESS = 0.5, 16, 0.02, 1e-3
+# uniform games of generation_plan's first pilot
+_PILOT = 1024
 
 def _check_generation(k, n_attrs, n_values, n_images, name='k'):
     n_attrs, n_values, n_images = _check_config(n_attrs, n_values, n_images)
@@ -372,8 +374,11 @@ def generation_plan(
 def _plan(k, n_attrs, n_values, n_images):
     # pilots depend on the configuration only
     seed = [k, n_attrs, n_values, n_images]
-    ks = solve_min_sym_batch(
-        *_sample(World(n_attrs, n_values), np.random.default_rng(seed), 1024, n_images))
+    itemsize = np.dtype(_value_dtype(n_values)).itemsize
+    check_memory(f"generation_plan's pilot of {_PILOT:,} games of {n_images} images "
+                 f"x {n_attrs:,} attributes", _PILOT * n_images * n_attrs * itemsize)
+    ks = solve_min_sym_batch(*_sample(
+        World(n_attrs, n_values), np.random.default_rng(seed), _PILOT, n_images))
     if (r := float(np.mean(ks == k))) >= _UNIFORM:
         return dict(method='uniform', agreement=1 / n_values, acceptance=r)
     grid = 1 / n_values + (1 - 1 / n_values) * np.arange(_STEPS + 1) / _STEPS
@@ -668,6 +673,21 @@ def _anneal(chains, rng, replace):
         f"min(|M|) = {chains.k} in {5 * _ANNEAL} sweeps of annealing")
 
 # %% ../nbs/02_sampling.ipynb #a9e1c015
+# sweeps of the chains above which conditioned_games refuses: days of work at the
+# paper's size (a sweep of 256 chains of 64 images takes about 0.2 s on one core)
+_MAX_SWEEPS = 10**6
+
+
+def _check_budget(burn_in, thin, n_draws):
+    "The sweeps the chains make: burn-in, then `thin` between draws; refuse too many."
+    sweeps = burn_in + thin * (n_draws - 1)
+    if sweeps > _MAX_SWEEPS:
+        raise ValueError(
+            f"burn_in {burn_in:,} and thin {thin} ask for {sweeps:,} sweeps of the "
+            f"chains, more than the {_MAX_SWEEPS:,} that finish in days; lower burn_in")
+    return sweeps
+
+
 def _check_chain_options(start, burn_in, thin, n_chains, replace):
     if start not in _STARTS:
         raise ValueError(f"start must be one of {', '.join(_STARTS)}, got {start!r}")
@@ -704,6 +724,7 @@ def conditioned_games(
     replace=0.5,  # share of moves that replace a whole distractor
     trace=False,  # also return the chains' trace
     relabel=True,  # permute each game's values per attribute (targets vary in a chain)
+    progress_bar:bool|None=None,  # a bar over the sweeps (None: on a terminal only)
 ):
     '''Algorithm 2's games conditioned on min(|M|) = k, by Metropolis chains that are
     uniform on the bin -> (images, targets[, trace]).'''
@@ -714,6 +735,7 @@ def conditioned_games(
     if n_attrs > 63:
         raise ValueError(f"n_attrs is {n_attrs}; conditioned_games handles at most 63")
     c = min(n_chains, n_games)
+    sweeps = _check_budget(burn_in, thin, -(-n_games // c))
     _check_size(n_games + c, n_images, n_attrs, n_values)
     n_sets = comb(n_attrs, k - 1) + comb(n_attrs, k)
     check_memory(f"set counts of {c} chains", 4 * c * n_sets)
@@ -721,15 +743,18 @@ def conditioned_games(
     images = _STARTS[start](rng, k, c, n_attrs, n_values, n_images)
     chains = _Chains(k, *_split_games(*images), n_values)
     annealed, inf = _anneal(chains, rng, replace), np.full(c, np.inf)
-    top, acceptance = [], []
-    for _ in range(burn_in):
-        acceptance.append(float(_sweeps(chains, rng, inf, replace).mean()))
-        top.append(popcount(chains.s).max(1) / n_attrs)
-    games = []
-    while sum(len(g[1]) for g in games) < n_games:
-        if games:
-            _sweeps(chains, rng, inf, replace, thin)
-        games.append(_join_games(rng, chains.t, chains.x.copy()))
+    top, acceptance, games = [], [], []
+    bar = progress(total=sweeps, desc=f'sweeps of {c} chains', enabled=progress_bar)
+    with bar:
+        for _ in range(burn_in):
+            acceptance.append(float(_sweeps(chains, rng, inf, replace).mean()))
+            top.append(popcount(chains.s).max(1) / n_attrs)
+            bar.update()
+        while sum(len(g[1]) for g in games) < n_games:
+            if games:
+                _sweeps(chains, rng, inf, replace, thin)
+                bar.update(thin)
+            games.append(_join_games(rng, chains.t, chains.x.copy()))
     images, targets = (np.concatenate(a)[:n_games] for a in zip(*games))
     if relabel:    # a stream of its own: the chains' draws do not depend on it
         labels = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])

@@ -503,18 +503,18 @@ def train_epoch(
             cb.on_batch_end(loop)
 
 
-def _check_finite(loop):
+def _check_finite(loop, callbacks):
     "Stop with the runs that diverged (their loss is not finite)."
     finite = torch.isfinite(loop.loss_sum).tolist()
     if all(finite):
         return
-    c = loop.config
     seeds = [cf.seed for cf, ok in zip(loop.configs, finite) if not ok]
     which = f" (seeds {seeds})" if len(loop.configs) > 1 else ''
+    saved = loop.epoch > 1 and any(isinstance(cb, Checkpoint) for cb in callbacks)
+    kept = f"epoch {loop.epoch - 1}'s checkpoint is kept" if saved else 'none is saved'
     raise FloatingPointError(
         f"training diverged in epoch {loop.epoch}{which}: the loss is not finite; "
-        f"lower TrainConfig.lr ({c.lr}) or raise tau ({c.tau}). "
-        "The last good checkpoint is kept.")
+        f"lower lr ({loop.config.lr}) or raise tau ({loop.config.tau}); {kept}")
 
 
 # what a history records of each epoch, its wall time (`seconds`) aside
@@ -546,7 +546,7 @@ def fit(
         for cb in callbacks:
             cb.on_epoch_begin(loop)
         train_epoch(loop, callbacks)
-        _check_finite(loop)
+        _check_finite(loop, callbacks)
         _end_epoch(loop, start)
         for cb in callbacks:
             cb.on_epoch_end(loop)
@@ -782,8 +782,8 @@ def train_cli(
         out = Path(a.out or Path(TRAIN_CLI_DEFAULTS['runs']) / name)
         history = train(config, train_games, val_games, out_dir=out, resume=a.resume,
                         overwrite=a.overwrite)
-    except (ValueError, FolderBusy) as e:
-        cli_error('minsym_train', e)
+    except (ValueError, FolderBusy, FloatingPointError) as e:
+        cli_error('minsym_train', e, 1 if isinstance(e, FloatingPointError) else 2)
     final = history[-1]['val_acc']
     print(f"final validation accuracy {final:.3f} after {len(history)} epochs")
     print(f"history: {out / 'history.json'}\ncheckpoint: {out / 'checkpoint.pt'}")
