@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TMP_PREFIX', 'is_int', 'check_int', 'check_number', 'check_distinct', 'format_bytes', 'physical_memory',
            'check_memory', 'cli_error', 'cli_errors', 'CommandParser', 'Once', 'random_games', 'cpu_time', 'one_core',
-           'popcount', 'atomic_write', 'write_json', 'remove_stale_temporaries', 'check_output_folder',
+           'matmul_peak', 'popcount', 'atomic_write', 'write_json', 'remove_stale_temporaries', 'check_output_folder',
            'check_output_file', 'csv_text', 'write_csv', 'read_csv', 'read_json', 'FolderBusy', 'folder_lock',
            'show_progress', 'progress', 'provenance']
 
@@ -206,6 +206,44 @@ def one_core():
         yield True
     finally:
         os.sched_setaffinity(0, cpus)
+
+
+def matmul_peak(
+    precision='fp32',  # 'fp32', 'tf32' (TensorFloat-32 on CUDA) or 'bf16'
+    device='cpu',  # where to multiply
+    max_size=2048,  # the largest matrices, `max_size` x `max_size`
+    repeats=3,  # timed products per size (the best counts)
+    seconds=0.1,  # stop doubling the size once one product takes this long
+):
+    '''The best rate (FLOP/s) of square matrix products in `precision` on `device`, from
+    256 x 256 up: the matrix-multiply peak as torch reaches it.'''
+    import torch
+
+    dtype = torch.bfloat16 if precision == 'bf16' else torch.float32
+    cuda = torch.device(device).type == 'cuda'
+    gen = torch.Generator().manual_seed(0)
+    best, size = 0.0, 256
+    saved = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = precision == 'tf32'
+    try:
+        while True:
+            a, b = (torch.rand(size, size, generator=gen).to(device, dtype)
+                    for _ in range(2))
+            fastest = float('inf')
+            for _ in range(repeats + 1):                  # the first warms up
+                if cuda:
+                    torch.cuda.synchronize(device)
+                start = time.perf_counter()
+                a @ b
+                if cuda:
+                    torch.cuda.synchronize(device)
+                fastest = min(fastest, time.perf_counter() - start)
+            best = max(best, 2 * size ** 3 / fastest)
+            if fastest > seconds or size >= max_size:
+                return best
+            size *= 2
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = saved
 
 # %% ../nbs/80_core.ipynb #b1c0a7e2
 def _popcount_unpacked(words):

@@ -8,7 +8,7 @@ __all__ = ['FIELD_HELP', 'FIELD_CHOICES', 'CHECKPOINT_MAGIC', 'HISTORY_COLUMNS',
            'set_mode', 'RunData', 'evaluate_runs', 'precision', 'save_checkpoint', 'load_checkpoint', 'Callback',
            'Loop', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile', 'ProgressBar', 'EpochLog', 'train_runs', 'train',
            'load_stack', 'strip_seconds', 'parse_field', 'as_option_error', 'train_parser', 'train_cli', 'step_flops',
-           'matmul_peak', 'benchmark_training']
+           'benchmark_training']
 
 # %% ../nbs/04_training.ipynb #d45544fd
 import contextlib
@@ -27,8 +27,8 @@ import torch
 from .agents import (Receiver, Sender, StackedAgents, gumbel_noise,
                            orthogonal_init_)
 from .core import (CommandParser, FolderBusy, Once, atomic_write, check_number,
-                         cli_error, folder_lock, is_int, provenance, random_games,
-                         show_progress, write_json)
+                         check_output_folder, cli_error, folder_lock, is_int, matmul_peak,
+                         provenance, random_games, show_progress, write_json)
 from .core import progress as progress_bar
 from .datasets import DATASET_NAMES, dataset_files, load_train_val
 
@@ -779,7 +779,8 @@ def train_cli(
         train_games, val_games = _cli_games(a)
         config = _cli_config(values, train_games, val_games)
         name = f'{Path(a.data).stem}_L{config.max_len}_s{config.seed}'
-        out = Path(a.out or Path(TRAIN_CLI_DEFAULTS['runs']) / name)
+        out = check_output_folder(a.out if a.out is not None
+                                  else Path(TRAIN_CLI_DEFAULTS['runs']) / name)
         history = train(config, train_games, val_games, out_dir=out, resume=a.resume,
                         overwrite=a.overwrite)
     except (ValueError, FolderBusy, FloatingPointError) as e:
@@ -828,39 +829,6 @@ def step_flops(
         loop.stacked.play(images, targets)
     return train_count.get_total_flops() / batch, val_count.get_total_flops() / batch
 
-
-def matmul_peak(
-    config,  # its `precision` and `device`
-    max_size=2048,  # the largest matrices, `max_size` x `max_size`
-    repeats=3,  # timed products per size (the best counts)
-    seconds=0.1,  # stop doubling the size once one product takes this long
-):
-    '''The best rate (FLOP/s) of square matrix products in `config.precision` on
-    `config.device`, from 256 x 256 up: the matrix-multiply peak as torch reaches it.'''
-    dtype = torch.bfloat16 if config.precision == 'bf16' else torch.float32
-    gen = torch.Generator().manual_seed(0)
-    best, size = 0.0, 256
-    with precision(config):
-        while True:
-            a, b = (torch.rand(size, size, generator=gen).to(config.device, dtype)
-                    for _ in range(2))
-            fastest = float('inf')
-            for _ in range(repeats + 1):                  # the first warms up
-                _sync(config.device)
-                start = time.perf_counter()
-                a @ b
-                _sync(config.device)
-                fastest = min(fastest, time.perf_counter() - start)
-            best = max(best, 2 * size ** 3 / fastest)
-            if fastest > seconds or size >= max_size:
-                return best
-            size *= 2
-
-
-def _sync(device):
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
-
 # %% ../nbs/04_training.ipynb #4b398d04
 def benchmark_training(
     max_len,  # message length L
@@ -886,7 +854,7 @@ def benchmark_training(
     seconds = sum(h['seconds'] for h in history)
     train_flops, val_flops = step_flops(config)
     rate = (n_train * train_flops + n_val * val_flops) * epochs / seconds
-    peak = matmul_peak(config)
+    peak = matmul_peak(config.precision, config.device)
     machine = provenance(config.device)
     return dict(max_len=max_len, n_train=n_train, n_val=n_val, epochs=epochs,
                 batch_size=batch_size, precision=precision,
