@@ -27,8 +27,9 @@ import torch.nn.functional as F
 
 from .agents import images_to_onehot, message_lengths
 from .core import (CommandParser, FolderBusy, Once, check_distinct, check_int,
-                         cli_error, folder_lock, physical_memory, progress, provenance,
-                         random_games, read_csv, show_progress, write_csv, write_json)
+                         check_output_folder, cli_error, folder_lock, physical_memory,
+                         progress, provenance, random_games, read_csv, read_json,
+                         show_progress, write_csv, write_json)
 from .datasets import DATASET_NAMES, dataset_files, load_dataset
 from .train import (HISTORY_COLUMNS, ProgressBar, TrainConfig, as_option_error,
                           load_checkpoint, parse_field, precision, set_mode, stack_key,
@@ -319,10 +320,7 @@ def _finished(sweep, rows, positions):
 def _read_meta(folder, sweep, command):
     "The folder's meta.json so far, with this invocation's command and provenance."
     path = folder / 'meta.json'
-    try:
-        meta = json.loads(path.read_text()) if path.exists() else {}
-    except ValueError:
-        raise ValueError(f"{path} is not valid JSON: repair or delete it") from None
+    meta = read_json(path) if path.exists() else {}
     device = sweep.device or TrainConfig().device
     meta.update(sweep=asdict(sweep), command=command, provenance=provenance(device))
     meta.setdefault('groups', [])
@@ -566,6 +564,8 @@ def sweep_cli(
         sweep = Sweep(a.name, a.data, a.max_len, a.seeds, overrides, a.epochs, a.device)
         sweep.configs()                       # every TrainConfig checks its values here
         _check_datasets(sweep.datasets)
+        check_output_folder(a.out, '--out')
+        check_output_folder(a.runs, '--runs')
         executor = None
         if a.executor != 'inline':
             opts = _executor_options(a.executor_options)
