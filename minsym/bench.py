@@ -11,7 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from .core import CommandParser, Once, cli_errors, provenance, write_json
+from .core import (CommandParser, Once, check_output_file, cli_errors, provenance,
+                         write_json)
 from .train import benchmark_training
 
 # %% ../nbs/90_bench.ipynb #47252480
@@ -116,10 +117,8 @@ def main(
     a = bench_parser().parse_args(argv)
     with cli_errors('minsym_bench'):
         _check_name(a.name)
-        if a.out is not None and not Path(a.out).parent.is_dir():
-            raise ValueError(
-                f"--out {a.out}: the folder {Path(a.out).parent} does not exist"
-            )
+        if a.out is not None:
+            check_output_file(a.out, '--out')
         result = run_benchmark(a.name)
         print(headline(a.name, result))
         if a.out is None:
@@ -127,5 +126,6 @@ def main(
         else:
             args = sys.argv[1:] if argv is None else argv
             command = 'minsym_bench ' + shlex.join(args)
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
             write_json(a.out, dict(result, command=command, provenance=provenance()))
             print(f"record written to {a.out}")
