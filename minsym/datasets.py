@@ -23,11 +23,11 @@ from . import __version__
 from .core import (CommandParser, Once, atomic_write, check_int, check_output_file,
                          check_output_folder, cli_errors, provenance, read_json,
                          remove_stale_temporaries)
-from .sampling import (PAPER, STARTS, STUDIES, VALIDATION, SamplingError,
-                             conditioned_games, controlled_sampling, generate_games,
+from .chains import (STARTS, STUDIES, VALIDATION, conditioned_games,
+                           paper_size_chains, validate_chains)
+from .sampling import (PAPER, SamplingError, controlled_sampling, generate_games,
                              generation_plan, make_world, natural_bins, natural_games,
-                             paper_datasets, paper_size_chains, validate_chains,
-                             verification_cost)
+                             paper_datasets, verification_cost)
 from .sms import check_images, check_targets, solve_min_sym_batch
 
 # %% ../nbs/02b_datasets.ipynb #9569c02e
