@@ -26,8 +26,9 @@ from .core import (CommandParser, Once, atomic_write, check_int, check_output_fi
 from .chains import (STARTS, STUDIES, VALIDATION, conditioned_games,
                            paper_size_chains, validate_chains)
 from .sampling import (PAPER, SamplingError, controlled_sampling, generate_games,
-                             generation_plan, make_world, natural_bins, natural_games,
-                             paper_datasets, verification_cost)
+                             generation_estimate, generation_plan, make_world,
+                             natural_bins, natural_games, paper_datasets,
+                             verification_cost)
 from .sms import check_images, check_targets, solve_min_sym_batch
 
 # %% ../nbs/02b_datasets.ipynb #9569c02e
@@ -546,16 +547,26 @@ def _check_games(a):
     return k
 
 
+def _duration(seconds):
+    "Seconds in words: '40 s', '12 min', '3.5 h', '2.1 days'."
+    for unit, size in (('days', 86400), ('h', 3600), ('min', 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.2g} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def _draw(a, k):
     "The games of `minsym_data games` by `--method` -> (images, targets, config)."
     shape = (a.n_attrs, a.n_values, a.n_images)
     config = dict(n_attrs=a.n_attrs, n_values=a.n_values, n_images=a.n_images,
                   seed=a.seed)
     if a.method == 'planted':
-        if (cost := verification_cost(k, a.n_attrs)) > _NOTE_COST:
-            print(f"minsym_data: note: verifying each game of min(|M|) = {k} rules out "
-                  f"up to {cost:,} sets of attributes; this can take long",
-                  file=sys.stderr)
+        if verification_cost(k, a.n_attrs) > _NOTE_COST:
+            e = generation_estimate(k, a.n, *shape)
+            print(f"minsym_data: note: each game of min(|M|) = {k} is verified by "
+                  f"ruling out up to {e['sets_per_game']:,} sets of attributes; at "
+                  f"{e['sets_per_s']:.3g} sets/s here, the plan and {a.n:,} games take "
+                  f"up to about {_duration(e['seconds'])}", file=sys.stderr)
         plan = generation_plan(k, *shape)
         config.update(method='generate_games',
                       **{f'plan_{key}': v for key, v in plan.items()})

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PAPER', 'World', 'make_world', 'sample_games', 'SamplingError', 'controlled_sampling', 'paper_datasets',
-           'verification_cost', 'generation_plan', 'generate_games', 'agreement', 'pair_counts', 'no_message_choice',
-           'no_message_accuracy', 'natural_bins', 'natural_games', 'benchmark_data']
+           'verification_cost', 'generation_plan', 'generate_games', 'generation_estimate', 'agreement', 'pair_counts',
+           'no_message_choice', 'no_message_accuracy', 'natural_bins', 'natural_games', 'benchmark_data']
 
 # %% ../nbs/02_sampling.ipynb #86cd5394
 import math
@@ -454,6 +454,31 @@ def generate_games(
             bar.update(ok.size)
             _hopeless(k, have, drawn, plan)
     return np.concatenate(images), np.concatenate(targets)
+
+# %% ../nbs/02_sampling.ipynb #1d293b88
+def generation_estimate(
+    k,  # the min(|M|) of every game
+    n_games,  # number of games
+    n_attrs=20,  # attributes |A|
+    n_values=4,  # values per attribute |V|
+    n_images=64,  # images per game, N_d + 1
+):
+    '''Attribute sets `generate_games` verifies at most (the plan's pilots and the
+    games) and the seconds that takes at this machine's measured rate.'''
+    k, n_attrs, n_values, n_images = _check_generation(k, n_attrs, n_values, n_images)
+    per_game = verification_cost(k, n_attrs)
+    pilot = int(np.clip(2e7 / max(per_game, 1), 32, 128))
+    pilot_sets = (1 + int(np.ceil(np.log2(_STEPS)))) * pilot * per_game
+    game_sets = int(np.ceil(n_games / _ACCEPT)) * per_game
+    small = 2             # the solver's rate, timed on games of a small min(|M|)
+    while small < k and verification_cost(small + 1, n_attrs) <= 10**5:
+        small += 1
+    proposals = _propose(np.random.default_rng(0), small, 64, n_attrs, n_values,
+                         n_images, 1.0)
+    seconds = max(cpu_time(lambda: _accepted(small, *proposals))[0], 1e-6)
+    rate = 64 * max(verification_cost(small, n_attrs), 1) / seconds
+    return dict(sets_per_game=per_game, pilot_sets=pilot_sets, game_sets=game_sets,
+                sets_per_s=rate, seconds=(pilot_sets + game_sets) / rate)
 
 # %% ../nbs/02_sampling.ipynb #a9e1c001
 def agreement(
