@@ -465,16 +465,22 @@ def _mi_gap(targets, columns):
         gaps.append((mi[0] - mi[1]) / h)
     return float(np.mean(gaps)) if gaps else float('nan')
 
+def _check_disentanglement(messages, targets):
+    "`check_language`, and at least two attributes to compare."
+    messages, targets = check_language(messages, targets)
+    if targets.shape[1] < 2:
+        raise ValueError("disentanglement compares attributes: "
+                         "targets need at least two")
+    return messages, targets
+
+
 def positional_disentanglement(
     messages,  # symbol ids (n_targets, L)
     targets,  # target values (n_targets, n_attrs)
 ):
     """posdis (Chaabouni et al. 2020): eq-disent per position,
     averaged over non-constant positions."""
-    messages, targets = check_language(messages, targets)
-    if targets.shape[1] < 2:
-        raise ValueError("disentanglement compares attributes: "
-                         "targets need at least two")
+    messages, targets = _check_disentanglement(messages, targets)
     return _mi_gap(targets, messages)
 
 def bag_of_symbols_disentanglement(
@@ -485,10 +491,7 @@ def bag_of_symbols_disentanglement(
 ):
     """bosdis (Chaabouni et al. 2020): eq-disent per symbol count,
     symbols `ignore` left out."""
-    messages, targets = check_language(messages, targets)
-    if targets.shape[1] < 2:
-        raise ValueError("disentanglement compares attributes: "
-                         "targets need at least two")
+    messages, targets = _check_disentanglement(messages, targets)
     kept = np.setdiff1d(np.arange(vocab_size), ignore)
     counts = (messages[:, :, None] == kept).sum(1)
     return _mi_gap(targets, counts)

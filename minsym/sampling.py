@@ -367,6 +367,10 @@ def generation_plan(
     at least 2% qualify, else cores with agreement q.'''
     return _plan(*_check_generation(k, n_attrs, n_values, n_images))
 
+def _pilot_size(k, n_attrs):
+    "Proposals per pilot of the agreement search: about 2e7 attribute sets verified."
+    return int(np.clip(2e7 / max(verification_cost(k, n_attrs), 1), 32, 128))
+
 @lru_cache(None)
 def _plan(k, n_attrs, n_values, n_images):
     # pilots depend on the configuration only
@@ -379,7 +383,7 @@ def _plan(k, n_attrs, n_values, n_images):
     if (r := float(np.mean(ks == k))) >= _UNIFORM:
         return dict(method='uniform', agreement=1 / n_values, acceptance=r)
     grid = 1 / n_values + (1 - 1 / n_values) * np.arange(_STEPS + 1) / _STEPS
-    pilot = int(np.clip(2e7 / max(verification_cost(k, n_attrs), 1), 32, 128))
+    pilot = _pilot_size(k, n_attrs)
 
     # common random numbers: rate grows with q
     def rate(j):
@@ -467,8 +471,8 @@ def generation_estimate(
     games) and the seconds that takes at this machine's measured rate.'''
     k, n_attrs, n_values, n_images = _check_generation(k, n_attrs, n_values, n_images)
     per_game = verification_cost(k, n_attrs)
-    pilot = int(np.clip(2e7 / max(per_game, 1), 32, 128))
-    pilot_sets = (1 + int(np.ceil(np.log2(_STEPS)))) * pilot * per_game
+    pilots = 1 + int(np.ceil(np.log2(_STEPS)))     # the search's rate calls at most
+    pilot_sets = pilots * _pilot_size(k, n_attrs) * per_game
     game_sets = int(np.ceil(n_games / _ACCEPT)) * per_game
     small = 2             # the solver's rate, timed on games of a small min(|M|)
     while small < k and verification_cost(small + 1, n_attrs) <= 10**5:

@@ -195,10 +195,10 @@ def stack_limit(
 
 def _split(group, stack, memory=None):
     "A group cut into stacks of at most `stack` runs (0: no limit) that fit in memory."
-    limit = stack_limit(group[0][1], memory)
-    size = min(s for s in (stack or None, limit) if s) if (stack or limit) else None
-    if size is None:
+    sizes = [s for s in (stack, stack_limit(group[0][1], memory)) if s]
+    if not sizes:
         return [group]
+    size = min(sizes)
     return [group[i:i + size] for i in range(0, len(group), size)]
 
 # %% ../nbs/05_sweeps.ipynb #7b12e137

@@ -275,7 +275,7 @@ class RunData:
         self.targets = torch.stack([p[1] for p in pairs])
         self.index = torch.as_tensor(index, device=device)
         self.n = self.targets.shape[1]
-        self.digests = [games_digest(g) for g in distinct]
+        self._distinct, self._digests = distinct, {}
 
     def batch(self, rows):
         """Images (R, B, n_images, n_attrs) and targets (R, B) of rows (R, B),
@@ -291,8 +291,11 @@ class RunData:
             yield (i, *self.batch(rows.expand(R, -1)))
 
     def run_digest(self, r):
-        "The SHA-256 of run `r`'s games (`games_digest`)."
-        return self.digests[self.index[r].item()]
+        "The SHA-256 of run `r`'s games (`games_digest`), computed when first needed."
+        d = self.index[r].item()
+        if d not in self._digests:
+            self._digests[d] = games_digest(self._distinct[d])
+        return self._digests[d]
 
 # %% ../nbs/04_training.ipynb #68d7abcc
 @torch.no_grad()
