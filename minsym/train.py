@@ -6,9 +6,9 @@
 __all__ = ['FIELD_HELP', 'FIELD_CHOICES', 'CHECKPOINT_MAGIC', 'HISTORY_COLUMNS', 'TRAIN_CLI_DEFAULTS', 'default_device',
            'TrainConfig', 'check_games', 'games_digest', 'build_agents', 'stack_key', 'stack_agents', 'make_optimizer',
            'set_mode', 'RunData', 'evaluate_runs', 'precision', 'save_checkpoint', 'load_checkpoint', 'Callback',
-           'Loop', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile', 'ProgressBar', 'EpochLog', 'train_runs', 'train',
-           'load_stack', 'strip_seconds', 'parse_field', 'as_option_error', 'train_parser', 'train_cli', 'step_flops',
-           'benchmark_training']
+           'Loop', 'epoch_tau', 'length_costs', 'train_epoch', 'fit', 'Checkpoint', 'HistoryFile', 'ProgressBar',
+           'EpochLog', 'train_runs', 'train', 'load_stack', 'strip_seconds', 'parse_field', 'as_option_error',
+           'train_parser', 'train_cli', 'step_flops', 'benchmark_training']
 
 # %% ../nbs/04_training.ipynb #d45544fd
 import contextlib
@@ -57,6 +57,14 @@ class TrainConfig:
     receiver_scoring: str = 'dot'
     eos: bool = False
     informed: bool = False
+    length_cost: float = 0.0
+    length_cost_from: int = 1
+    length_cost_acc: float = 0.0
+    relaxation: str = 'straight_through'
+    receiver_reads_eos: bool = False
+    optimizer: str = 'schedulefree'
+    tau_decay: float = 1.0
+    tau_min: float = 0.1
     precision: str = 'fp32'
     seed: int = 0
     device: str = field(default_factory=default_device)
@@ -91,6 +99,7 @@ class TrainConfig:
              "must be 'dot' or 'cosine'")
         need(isinstance(self.eos, bool), 'eos', 'must be True or False')
         need(isinstance(self.informed, bool), 'informed', 'must be True or False')
+        self._check_egg_choices(need)
         need(self.precision in ('fp32', 'tf32', 'bf16'), 'precision',
              "must be 'fp32', 'tf32' or 'bf16'")
         need(is_int(self.seed) and self.seed >= 0, 'seed', 'must be an integer >= 0')
@@ -103,6 +112,35 @@ class TrainConfig:
         need(kind != 'cuda' or torch.cuda.is_available(), 'device',
              "CUDA is not available here: use 'cpu'")
 
+    def _check_egg_choices(self, need):
+        "The length cost, its schedule, and the choices configuration E takes from EGG."
+        def number(name, lo, hi):
+            value = getattr(self, name)
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and lo <= value <= hi)
+            need(ok, name, f"must be a number in [{lo}, {hi}]")
+
+        number('length_cost', 0, 1e6)
+        need(self.length_cost == 0 or self.eos, 'length_cost',
+             'needs eos=True: a fixed-length message has no length to save')
+        need(is_int(self.length_cost_from) and self.length_cost_from >= 1,
+             'length_cost_from', 'must be an integer >= 1 (the first epoch that pays)')
+        number('length_cost_acc', 0, 1)
+        need(self.relaxation in ('straight_through', 'soft'), 'relaxation',
+             "must be 'straight_through' or 'soft'")
+        need(isinstance(self.receiver_reads_eos, bool), 'receiver_reads_eos',
+             'must be True or False')
+        need(self.eos or not self.receiver_reads_eos, 'receiver_reads_eos',
+             'needs eos=True')
+        need(self.optimizer in ('schedulefree', 'adam'), 'optimizer',
+             "must be 'schedulefree' or 'adam'")
+        need(self.optimizer == 'schedulefree' or self.warmup_steps == 0, 'optimizer',
+             "'adam' has no warm-up: set warmup_steps=0")
+        number('tau_decay', 1e-3, 1)
+        number('tau_min', 1e-3, 1e6)
+        need(self.tau_decay == 1 or self.tau_min <= self.tau, 'tau_min',
+             f'must be at most tau ({self.tau}) when tau decays')
+
 # %% ../nbs/04_training.ipynb #78c044aa
 # what each TrainConfig field means, for the commands' --help
 FIELD_HELP = dict(
@@ -114,8 +152,8 @@ FIELD_HELP = dict(
     embed_size='size of the symbol embedding',
     tau='Gumbel-Softmax temperature, at least 0.001',
     batch_size='games per optimizer step',
-    lr="learning rate of Schedule-Free AdamW",
-    weight_decay="weight decay of Schedule-Free AdamW",
+    lr="learning rate of the optimizer",
+    weight_decay="weight decay of the optimizer",
     warmup_steps="warm-up steps of Schedule-Free AdamW",
     init="pytorch: torch.nn's initialisation; orthogonal: orthogonal recurrent "
          "weights and zero GRU biases",
@@ -125,6 +163,17 @@ FIELD_HELP = dict(
                      "cosine: 10 times their cosine",
     eos='true: messages may end early with an end-of-sequence symbol',
     informed="true: the sender also sees the game's images",
+    length_cost='cost per symbol sent, added to the loss as cost x expected length '
+                '(needs eos)',
+    length_cost_from='the first epoch that pays the length cost',
+    length_cost_acc='the length cost starts once validation accuracy has reached this',
+    relaxation="straight_through: one-hot symbols in training; soft: the relaxed "
+               "sample itself, as EGG's Gumbel-Softmax game",
+    receiver_reads_eos="true: the receiver answers after reading the end-of-sequence "
+                       "symbol too, as EGG's (needs eos)",
+    optimizer="schedulefree: Schedule-Free AdamW; adam: torch's Adam",
+    tau_decay='after each epoch tau is multiplied by this (EGG: 0.9)',
+    tau_min='the least tau the decay reaches (EGG: 0.1)',
     precision='fp32; tf32: TensorFloat-32 matrix products on CUDA; bf16: bfloat16 '
               'autocast',
     seed='seed of the initial weights, the shuffling and the Gumbel noise',
@@ -132,7 +181,9 @@ FIELD_HELP = dict(
 )
 # the fields whose values are a fixed set
 FIELD_CHOICES = dict(init=('pytorch', 'orthogonal'), receiver_scoring=('dot', 'cosine'),
-                     precision=('fp32', 'tf32', 'bf16'))
+                     precision=('fp32', 'tf32', 'bf16'),
+                     relaxation=('straight_through', 'soft'),
+                     optimizer=('schedulefree', 'adam'))
 
 # %% ../nbs/04_training.ipynb #e714875f
 def check_games(
@@ -188,7 +239,8 @@ def build_agents(
         sender = Sender(n_features, vocab, config.hidden_size, config.embed_size,
                         config.sender_state_from_image, config.eos, config.informed)
         receiver = Receiver(n_features, vocab, config.hidden_size, config.embed_size,
-                            config.receiver_scoring, config.eos)
+                            config.receiver_scoring, config.eos,
+                            config.receiver_reads_eos)
         if config.init == 'orthogonal':
             orthogonal_init_(sender)
             orthogonal_init_(receiver)
@@ -219,7 +271,9 @@ def make_optimizer(
     config,  # the `TrainConfig` (lr, weight_decay, warmup_steps)
     params,  # the parameters to optimize
 ):
-    "Schedule-Free AdamW over `params` with the configuration's settings."
+    "Schedule-Free AdamW (or Adam) over `params` with the configuration's settings."
+    if config.optimizer == 'adam':
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return schedulefree.AdamWScheduleFree(params, lr=config.lr,
                                           weight_decay=config.weight_decay,
                                           warmup_steps=config.warmup_steps)
@@ -229,10 +283,9 @@ def set_mode(training, *modules):
     '''Switch agents and optimizer together: `training=True` for gradient steps,
     `False` to evaluate.'''
     for m in modules:
-        if training:
-            m.train()
-        else:
-            m.eval()
+        switch = getattr(m, 'train' if training else 'eval', None)
+        if switch is not None:  # torch's Adam has neither: no evaluation weights
+            switch()
 
 # %% ../nbs/04_training.ipynb #35c6088a
 def _tensors(games, device):
@@ -455,9 +508,11 @@ def _check_resumable(path, state, loop):
     if len(saved) != len(loop.configs):
         raise ValueError(f"cannot resume {path}: it holds {len(saved)} runs, "
                          f"not {len(loop.configs)}")
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
     for old, config in zip(saved, loop.configs):
         now = asdict(config)
-        different = [k for k in now if k != 'epochs' and old.get(k) != now[k]]
+        different = [k for k in now if k != 'epochs'
+                     and old.get(k, defaults[k]) != now[k]]
         if different:
             changes = ', '.join(f'{k} ({old.get(k)!r} there, {now[k]!r} here)'
                                 for k in different)
@@ -475,6 +530,33 @@ def _check_resumable(path, state, loop):
                          f"it already holds {done} epochs; give at least that many")
 
 # %% ../nbs/04_training.ipynb #97a71236
+def epoch_tau(
+    config,  # the runs' `TrainConfig`
+    epoch,  # the epoch, from 1
+):
+    '''The Gumbel-Softmax temperature of `epoch`: `tau`, multiplied by `tau_decay` after
+    each epoch down to `tau_min` (EGG's `TemperatureUpdater`).'''
+    if config.tau_decay == 1:
+        return config.tau
+    return max(config.tau_min, config.tau * config.tau_decay ** (epoch - 1))
+
+
+def length_costs(
+    loop,  # the `Loop`, at the epoch about to be trained
+):
+    '''Each run's length cost in this epoch, (R,) on the device, or None when no run
+    pays one: `length_cost` from epoch `length_cost_from` on, once a finished epoch's
+    validation accuracy has reached `length_cost_acc`.'''
+    c = loop.config
+    if c.length_cost == 0 or loop.epoch < c.length_cost_from:
+        return None
+    on = [c.length_cost_acc == 0 or any(h['val_acc'] >= c.length_cost_acc for h in hist)
+          for hist in loop.histories]
+    if not any(on):
+        return None
+    return torch.tensor([c.length_cost * o for o in on], device=loop.device)
+
+
 def train_epoch(
     loop,  # the `Loop` to advance
     callbacks=(),  # `Callback`s, called after each batch
@@ -489,13 +571,14 @@ def train_epoch(
     loop.loss_sum = torch.zeros(R, device=loop.device)
     loop.correct = torch.zeros(R, device=loop.device)
     loop.games_done = 0
+    tau, costs = epoch_tau(config, loop.epoch), length_costs(loop)
     for i in range(0, n, config.batch_size):
         images, targets = data.batch(orders[:, i:i + config.batch_size])
         batch = targets.shape[1]
         u = gumbel_noise(loop.noises, config.max_len, batch, stacked.n_symbols,
                          loop.device)
         with precision(config):
-            loss, scores, _ = stacked.play(images, targets, u)
+            loss, scores, _ = stacked.play(images, targets, u, tau, costs)
         loop.optimizer.zero_grad()
         loss.sum().backward()              # each run's gradient is its own
         loop.optimizer.step()
