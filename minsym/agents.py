@@ -232,8 +232,9 @@ class Receiver(nn.Module):
 
     def step_scores(self, message, images):
         '''Scores for each stopping position t = 0, ..., L: (B, L + 1, n_images). After
-        reading t symbols (the empty message scores 0) or, with `reads_eos`, t symbols
-        and then the end-of-sequence symbol (`with_eos`).'''
+        reading t symbols (the empty message scores 0) or, with `reads_eos`, the first
+        t + 1 of `with_eos(message)`: where the message stops, its t symbols and the
+        end-of-sequence symbol.'''
         if self.reads_eos:
             return self.score(self.gru.states(self.embed(with_eos(message))), images)
         scores = self.score(self.gru.states(self.embed(message)), images)
@@ -368,7 +369,8 @@ class StackedAgents(nn.Module):
         in training, None for greedy messages."""
         s, c = self.s, self.config
         tau = c.tau if tau is None else tau
-        relax = gumbel_softmax_st if c.relaxation == 'straight_through' else gumbel_softmax
+        hard = c.relaxation == 'straight_through'
+        relax = gumbel_softmax_st if hard else gumbel_softmax
         start = batched_linear(target, s['image_in_weight'], s['image_in_bias'])
         if c.informed:
             start = start + self.context(target, images)
