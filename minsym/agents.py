@@ -347,14 +347,20 @@ class StackedAgents(nn.Module):
         self.n_runs = len(pairs)
         self.n_symbols = self.s['to_logits_bias'].shape[1]
 
-    def context(self, target, images):
-        """The informed sender's view of the games:
-        (R, B, F), (R, B, n, F) -> (R, B, start)."""
+    def pooled_context(self, target, images):
+        """The informed sender's context layer averaged over the images, before it
+        joins the start state: (R, B, F), (R, B, n, F) -> (R, B, context_size)."""
         s = self.s
         R, B, n, F_ = images.shape
         shared = (images * target[:, :, None]).reshape(R, B * n, F_)
         hidden = batched_linear(shared, s['context_in_weight'], s['context_in_bias'])
-        pooled = hidden.relu().view(R, B, n, -1).mean(2)
+        return hidden.relu().view(R, B, n, -1).mean(2)
+
+    def context(self, target, images):
+        """The informed sender's view of the games:
+        (R, B, F), (R, B, n, F) -> (R, B, start)."""
+        s = self.s
+        pooled = self.pooled_context(target, images)
         return batched_linear(pooled, s['context_out_weight'], s['context_out_bias'])
 
     def send(

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['NATURAL_BINS', 'NATURAL_SIZES', 'DATASET_NAMES', 'CLI_DEFAULTS', 'METHODS', 'save_games', 'load_games',
            'save_egg_games', 'load_egg_games', 'write_egg', 'write_paper', 'write_natural', 'val_sibling',
-           'dataset_files', 'load_dataset', 'load_train_val', 'data_parser', 'data_cli']
+           'dataset_files', 'load_dataset', 'load_train_val', 'mix_games', 'data_parser', 'data_cli']
 
 # %% ../nbs/02b_datasets.ipynb #d5a70006
 import hashlib
@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (CommandParser, Once, atomic_write, check_int, check_output_file,
-                         check_output_folder, cli_errors, provenance, read_json,
+from .core import (CommandParser, Once, atomic_write, check_distinct, check_int,
+                         check_output_file, check_output_folder, cli_errors,
+                         provenance, read_json,
                          remove_stale_temporaries)
 from .chains import (STARTS, STUDIES, VALIDATION, conditioned_games,
                            paper_size_chains, validate_chains)
@@ -390,6 +391,53 @@ def load_train_val(
     val_games = images[n_train:], targets[n_train:]
     return train_games, val_games, meta
 
+# %% ../nbs/02b_datasets.ipynb #c0a1f002
+def _mix(sources, rng):
+    "An equal share of each (images, targets, min_sym) source, shuffled together."
+    n, k = min(len(s[1]) for s in sources), len(sources)
+    shares = [n // k + (i < n % k) for i in range(k)]
+    picks = [rng.choice(len(s[1]), size=m, replace=False)
+             for s, m in zip(sources, shares)]
+    parts = [np.concatenate([s[j][i] for s, i in zip(sources, picks)])
+             for j in range(3)]
+    order = rng.permutation(n)
+    return [a[order] for a in parts], shares
+
+
+def mix_games(
+    paths,  # `*_train.npz` files of games, each with its `_val.npz` sibling
+    out,  # the `*_train.npz` file to write; its `_val.npz` sibling is written too
+    seed=0,  # seed of the draw
+):
+    '''A balanced mixture of the inputs, training and validation games each: {written
+    file: stored metadata}.'''
+    check_distinct('paths', [os.path.normpath(p) for p in paths])
+    if len(paths) < 2:
+        raise ValueError(f"mix_games needs two files of games or more, got {len(paths)}")
+    pairs = [(Path(p), val_sibling(p)) for p in paths]
+    outs = (Path(out), val_sibling(out))
+    if None in [v for _, v in pairs] + [outs[1]]:
+        raise ValueError("mix_games reads and writes files named *_train.npz, each "
+                         "with its *_val.npz sibling")
+    rng, written = np.random.default_rng(seed), {}
+    for split, target in enumerate(outs):
+        sources, shapes, meta = [], set(), []
+        for pair in pairs:
+            images, targets, m = load_games(pair[split])
+            sources.append((images, targets, m['min_sym']))
+            shapes.add(images.shape[1:])
+            meta.append(dict(file=pair[split].name, sha256=m['sha256']))
+        if len(shapes) > 1:
+            raise ValueError(f"mix_games: the inputs' games differ in shape (images x "
+                             f"attributes): {sorted(shapes)}")
+        (images, targets, min_sym), shares = _mix(sources, rng)
+        for m, share in zip(meta, shares):
+            m['games'] = share
+        written[str(target)] = save_games(target, images, targets,
+                                          dict(method='mix_games', seed=seed,
+                                               sources=meta), min_sym)
+    return written
+
 # %% ../nbs/02b_datasets.ipynb #d5a7001c
 # minsym_data's defaults, shown by --help
 CLI_DEFAULTS = dict(n=10_000, n_attrs=20, n_values=4, n_images=64, seed=0,
@@ -484,6 +532,15 @@ def data_parser():
                        "paper4, paper5: min(|M|) = 4 or 5 at the paper's size")
     _option(study, 'out', 'the JSON record to write', required=True)
     _seed_option(study)
+    mix = sub.add_parser('mix', help='a balanced mixture of files of games',
+                         description='Write a balanced mixture of the *_train.npz files '
+                         'FILE (an equal share of each, as many games as the smallest) '
+                         'to --out, and of their _val.npz siblings beside it (mix_games).')
+    mix.add_argument('files', nargs='+', metavar='FILE',
+                     help='a *_train.npz file of games with its _val.npz sibling')
+    _option(mix, 'out', 'the *_train.npz file to write; its _val.npz sibling is '
+            'written too', required=True)
+    _seed_option(mix)
     egg = sub.add_parser('egg', help="write files of games again in EGG's text format",
                          description="Write each FILE.npz again as FILE.txt, in EGG's "
                          "discrimination-game text format.")
@@ -620,6 +677,19 @@ def _cli_study(a):
     return [f"{a.out}: study {a.name} written"]
 
 
+def _cli_mix(a):
+    check_int('--seed', a.seed)
+    for path in (a.out, val_sibling(a.out) or a.out):
+        check_output_file(path)
+    missing = [p for f in a.files for p in (f, val_sibling(f)) if p and not
+               os.path.isfile(p)]
+    if missing:
+        raise ValueError(f"no file {missing[0]}")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    return _summary(mix_games(a.files, a.out, a.seed), dict(method='mix_games',
+                                                            seed=a.seed))
+
+
 def _cli_egg(a):
     return [f"{path}: the same {n:,} games in EGG's discrimination-game text format"
             for path, n in write_egg(a.files).items()]
@@ -632,7 +702,7 @@ def data_cli(
     a = data_parser().parse_args(argv)
     began = time.perf_counter()
     modes = dict(paper=_cli_paper, games=_cli_games, natural=_cli_natural,
-                 study=_cli_study, egg=_cli_egg)
+                 study=_cli_study, mix=_cli_mix, egg=_cli_egg)
     with cli_errors('minsym_data', (ValueError, SamplingError)):
         lines = modes[a.mode](a)
     print(*lines, f"time {time.perf_counter() - began:.1f} s", sep='\n')
