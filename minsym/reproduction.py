@@ -208,9 +208,14 @@ def effective_lengths(
 # %% ../nbs/06_reproduction.ipynb #25bbc9e1
 def read_runs_by(
     path,  # a sweep's runs.csv, or its record folder
-    column,  # the extra key column
+    column,  # the extra key column, or a list of them
 ):
-    "Like `read_runs`, split by the value of one more key column: {value: runs}."
+    '''Like `read_runs`, split by the value of one more key column (of a list of columns:
+    by the tuple of their values): {value: runs}.'''
     rows = _csv_rows(path, 'runs.csv')
-    values = dict.fromkeys(r[column] for r in rows)
-    return {v: _runs([r for r in rows if r[column] == v]) for v in values}
+    if isinstance(column, (list, tuple)):
+        key = lambda r: tuple(r[c] for c in column)
+    else:
+        key = lambda r: r[column]
+    values = dict.fromkeys(map(key, rows))
+    return {v: _runs([r for r in rows if key(r) == v]) for v in values}
