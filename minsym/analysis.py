@@ -239,16 +239,19 @@ def probe_rows(
     '''Rows of probe.csv for one group: per run and representation, the probe's
     validation accuracy at predicting each game's min(|M|), and chance.'''
     c, device = stacked.config, val.images.device
-    train = RunData([load_dataset(run['dataset'], data_dir)[0] for run in runs],
-                    device, c.n_values, 'train_games')
+    names = dict.fromkeys(run['dataset'] for run in runs)
+    games = {d: load_dataset(d, data_dir)[0] for d in names}
+    labels = {d: (_game_min_sym(d, data_dir, 0), _game_min_sym(d, data_dir, 1))
+              for d in names}
+    train = RunData([games[run['dataset']] for run in runs], device, c.n_values,
+                    'train_games')
     kinds = PROBE_FEATURES if c.informed else PROBE_FEATURES[1:]
     rows = []
     for kind in kinds:
         x_train = probe_features(stacked, train, kind)
         x_val = probe_features(stacked, val, kind)
         for r, run in enumerate(runs):
-            y_train = _game_min_sym(run['dataset'], data_dir, 0)
-            y_val = _game_min_sym(run['dataset'], data_dir, 1)
+            y_train, y_val = labels[run['dataset']]
             acc, chance = fit_probe(x_train[r], y_train, x_val[r], y_val,
                                     seed=run['seed'])
             key = {k: run[k] for k in PROBE_COLUMNS[1:7]}
@@ -354,8 +357,8 @@ _FILES = {'metrics.csv': METRIC_KEYS + METRIC_VALUES, 'cuts.csv': CUT_COLUMNS,
 def _measure(a, device):
     '''{file name: rows} of metrics.csv and cuts.csv (and, `--games`, games.csv and
     probe.csv) for every sweep named in `a` (parsed arguments).'''
-    out = dict.fromkeys(_FILES if a.games else list(_FILES)[:2])
-    out = {k: [] for k in out}
+    names = list(_FILES) if a.games else ['metrics.csv', 'cuts.csv']
+    out = {name: [] for name in names}
     for n in a.names:
         found = 0
         groups = sweep_groups(Path(a.records) / n, a.runs, a.data_dir, device)

@@ -75,6 +75,14 @@ def length_contrast(
     return (*t_interval_difference(at(easier), at(harder), level), a)
 
 # %% ../nbs/08_pressure.ipynb #091d63fb
+def _over_seeds(values, level):
+    "(seeds, mean, low, high) of per-run values: the t-interval of their mean."
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return len(x), float(x.mean()), float('nan'), float('nan')
+    return (len(x), *t_interval_mean(x, level))
+
+
 def cost_table(
     runs_by,  # {length cost: runs}, as `runs_by_cost` gives
     max_len,  # message length L
@@ -86,10 +94,7 @@ def cost_table(
     out = {}
     for cost, runs in runs_by.items():
         for m in sorted({k[0] for k in runs if k[1] == max_len}):
-            x = final_values(runs, m, max_len, column)
-            mean, low, high = (t_interval_mean(x, level) if len(x) > 1
-                               else (float(x[0]), float('nan'), float('nan')))
-            out[(cost, m)] = (len(x), mean, low, high)
+            out[(cost, m)] = _over_seeds(final_values(runs, m, max_len, column), level)
     return out
 
 # %% ../nbs/08_pressure.ipynb #78ba9a71
@@ -122,14 +127,6 @@ def read_games(
         for column in run:
             run[column].append(int(r[column]))
     return {k: {c: np.array(v) for c, v in run.items()} for k, run in sorted(runs.items())}
-
-
-def _over_seeds(values, level):
-    "(seeds, mean, low, high) of per-run values: the t-interval of their mean."
-    x = np.asarray(values, dtype=float)
-    if len(x) < 2:
-        return len(x), float(x.mean()), float('nan'), float('nan')
-    return (len(x), *t_interval_mean(x, level))
 
 
 def bin_table(
