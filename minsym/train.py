@@ -57,6 +57,7 @@ class TrainConfig:
     receiver_scoring: str = 'dot'
     eos: bool = False
     informed: bool = False
+    context: str = 'pool'
     length_cost: float = 0.0
     length_cost_from: int = 1
     length_cost_acc: float = 0.0
@@ -99,6 +100,10 @@ class TrainConfig:
              "must be 'dot' or 'cosine'")
         need(isinstance(self.eos, bool), 'eos', 'must be True or False')
         need(isinstance(self.informed, bool), 'informed', 'must be True or False')
+        need(self.context in ('pool', 'min_sym'), 'context',
+             "must be 'pool' or 'min_sym'")
+        need(self.context == 'pool' or self.informed, 'context',
+             'needs informed=True: only an informed sender sees the game')
         self._check_egg_choices(need)
         need(self.precision in ('fp32', 'tf32', 'bf16'), 'precision',
              "must be 'fp32', 'tf32' or 'bf16'")
@@ -163,6 +168,8 @@ FIELD_HELP = dict(
                      "cosine: 10 times their cosine",
     eos='true: messages may end early with an end-of-sequence symbol',
     informed="true: the sender also sees the game's images",
+    context="what the informed sender knows of the game: pool, the images' shared "
+            "values averaged; min_sym, that and the game's min(|M|) (needs informed)",
     length_cost='cost per symbol sent, added to the loss as cost x expected length '
                 '(needs eos)',
     length_cost_from='the first epoch that pays the length cost',
@@ -183,7 +190,7 @@ FIELD_HELP = dict(
 FIELD_CHOICES = dict(init=('pytorch', 'orthogonal'), receiver_scoring=('dot', 'cosine'),
                      precision=('fp32', 'tf32', 'bf16'),
                      relaxation=('straight_through', 'soft'),
-                     optimizer=('schedulefree', 'adam'))
+                     optimizer=('schedulefree', 'adam'), context=('pool', 'min_sym'))
 
 # %% ../nbs/04_training.ipynb #e714875f
 def check_games(
@@ -237,7 +244,8 @@ def build_agents(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         sender = Sender(n_features, vocab, config.hidden_size, config.embed_size,
-                        config.sender_state_from_image, config.eos, config.informed)
+                        config.sender_state_from_image, config.eos, config.informed,
+                        context=config.context, n_values=config.n_values)
         receiver = Receiver(n_features, vocab, config.hidden_size, config.embed_size,
                             config.receiver_scoring, config.eos,
                             config.receiver_reads_eos)
