@@ -98,7 +98,7 @@ def truncation_accuracy(
     data,  # `RunData` of the games
     batch_size=1024,  # games per forward pass
 ):
-    """Accuracy (R, L + 1) with only the first k = 0..L symbols
+    """Accuracy (R, L + 1) with only the first ℓ = 0..L symbols
     of each greedy message kept."""
     c, dev = stacked.config, data.images.device
     ids, _ = greedy_messages(stacked, data, batch_size)
@@ -124,7 +124,7 @@ def truncation_accuracy(
 def effective_length(
     accuracy,  # the run's validation accuracy
     ablated,  # accuracy with each position randomised
-    kept,  # accuracy with the first k symbols kept, k = 0..L
+    kept,  # accuracy with the first ℓ symbols kept, ℓ = 0..L
     threshold=0.05,  # accuracy a used position must cost
 ):
     """(positions whose randomisation costs more than `threshold`, fewest symbols kept
