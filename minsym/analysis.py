@@ -136,8 +136,10 @@ def effective_length(
 
 # %% ../nbs/07_analysis.ipynb #a7f0c002
 # what `probe_features` can give: the informed sender's pooled context, the target's
-# one-hot vector, the target's values shared by each image averaged over the images
-PROBE_FEATURES = ('context', 'target', 'shared')
+# one-hot vector, the target's values shared by each image averaged over the images,
+# and the histogram of how many values each image shares with the target, averaged
+# over the images (counts) or reduced to the counts that occur (counts_max)
+PROBE_FEATURES = ('context', 'target', 'shared', 'counts', 'counts_max')
 
 
 @torch.no_grad()
@@ -161,8 +163,12 @@ def probe_features(
                 x = stacked.pooled_context(target, onehot)
         elif kind == 'target':
             x = target
-        else:
+        elif kind == 'shared':
             x = (onehot * target[:, :, None]).mean(2)
+        else:  # per image, how many of the target's values it shares: 0..|A|
+            shared = (onehot * target[:, :, None]).sum(-1).round().long()
+            hist = F.one_hot(shared, onehot.shape[-1] // c.n_values + 1).float()
+            x = hist.mean(2) if kind == 'counts' else hist.amax(2)
         out.append(x.float().cpu())
     return torch.cat(out, 1)
 
