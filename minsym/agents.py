@@ -379,10 +379,14 @@ class StackedAgents(nn.Module):
         self.r = stack_parameters([r for _, r in pairs])
         self.n_runs = len(pairs)
         self.n_symbols = self.s['to_logits_bias'].shape[1]
+        # an intervention: tell every game this min(|M|) instead of its own
+        self.told = None
 
     def _min_sym_offset(self, target, images):
         "The learned start offset of each game's min(|M|): (R, B, start)."
         m = game_min_sym(target, images, self.config.n_values)
+        if self.told is not None:
+            m = torch.full_like(m, self.told)
         runs = torch.arange(len(m), device=m.device)[:, None]
         return self.s['min_sym_in_weight'][runs, m]
 
