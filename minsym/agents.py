@@ -390,15 +390,19 @@ class StackedAgents(nn.Module):
         runs = torch.arange(len(m), device=m.device)[:, None]
         return self.s['min_sym_in_weight'][runs, m]
 
-    def pooled_context(self, target, images):
-        """What the informed sender knows of each game before it joins the start
-        state: its context layer averaged over the images (R, B, context_size), and
-        with context='min_sym' the game's min(|M|) offset after it (R, B, start)."""
+    def _layer(self, target, images):
+        "The informed sender's context layer averaged over the images: (R, B, C)."
         s = self.s
         R, B, n, F_ = images.shape
         shared = (images * target[:, :, None]).reshape(R, B * n, F_)
         hidden = batched_linear(shared, s['context_in_weight'], s['context_in_bias'])
-        pooled = hidden.relu().view(R, B, n, -1).mean(2)
+        return hidden.relu().view(R, B, n, -1).mean(2)
+
+    def pooled_context(self, target, images):
+        """What the informed sender knows of each game before it joins the start
+        state: its context layer averaged over the images (R, B, context_size), and
+        with context='min_sym' the game's min(|M|) offset after it (R, B, start)."""
+        pooled = self._layer(target, images)
         if self.config.context == 'min_sym':
             pooled = torch.cat([pooled, self._min_sym_offset(target, images)], -1)
         return pooled
@@ -407,11 +411,11 @@ class StackedAgents(nn.Module):
         """The informed sender's view of the games:
         (R, B, F), (R, B, n, F) -> (R, B, start)."""
         s = self.s
-        pooled = self.pooled_context(target, images)
-        k = s['context_out_weight'].shape[2]
-        out = batched_linear(pooled[..., :k], s['context_out_weight'],
+        out = batched_linear(self._layer(target, images), s['context_out_weight'],
                              s['context_out_bias'])
-        return out + pooled[..., k:] if self.config.context == 'min_sym' else out
+        if self.config.context == 'min_sym':
+            out = out + self._min_sym_offset(target, images)
+        return out
 
     def send(
         self,
